@@ -1,0 +1,54 @@
+"""One JSON shape for every API error, whatever raised it:
+
+    {"status": 400, "code": "invalid", "detail": "…", "fields": {"lei": ["…"]}}
+
+`fields` is present only for validation errors and names each input at fault.
+"""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from portal.errors import DomainError
+
+
+def _as_drf(exc: Exception) -> Exception:
+    if isinstance(exc, DomainError):
+        if exc.field:
+            return exceptions.ValidationError({exc.field: [exc.message]}, code=exc.code)
+        return exceptions.ValidationError({"non_field_errors": [exc.message]}, code=exc.code)
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "message_dict"):
+            return exceptions.ValidationError(exc.message_dict)
+        return exceptions.ValidationError({"non_field_errors": exc.messages})
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, Http404):
+        return exceptions.NotFound(str(exc) or None)
+    return exc
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    exc = _as_drf(exc)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: let Django's 500 handler answer (in JSON for /api/)
+    body: dict[str, Any] = {"status": response.status_code}
+    if isinstance(exc, exceptions.ValidationError):
+        body["code"] = "invalid"
+        body["detail"] = "Some of what you sent is not valid; see fields."
+        data = exc.detail
+        body["fields"] = data if isinstance(data, dict) else {"non_field_errors": data}
+        if response.status_code != status.HTTP_400_BAD_REQUEST:
+            body["detail"] = str(data)
+    else:
+        detail = getattr(exc, "detail", None)
+        body["code"] = getattr(detail, "code", None) or "error"
+        body["detail"] = str(detail) if detail is not None else response.status_text
+    response.data = body
+    return response

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from portal.api import views
+
+urlpatterns = [
+    path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("me/", views.MeView.as_view(), name="api-me"),
+    path("institutions/", views.InstitutionListView.as_view(), name="api-institutions"),
+    path("institutions/<int:pk>/", views.InstitutionDetailView.as_view(), name="api-institution"),
+    path(
+        "institutions/<int:pk>/memberships/",
+        views.InstitutionMembershipsView.as_view(),
+        name="api-institution-memberships",
+    ),
+    path("memberships/", views.MembershipListView.as_view(), name="api-memberships"),
+    path("memberships/<int:pk>/", views.MembershipDetailView.as_view(), name="api-membership"),
+]

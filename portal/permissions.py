@@ -1,0 +1,133 @@
+"""Who may do what: the one place that answers "may this user do X to this object".
+
+Every page and API endpoint asks `can()` (or `require()`), never checks roles itself. Rules:
+404 when the object is not visible to the actor at all, 403 when it is visible but the action is
+not allowed (the caller decides which by asking for the `view` permission first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+
+from portal.models import ConsortiumRole, Institution, Membership
+
+
+class Perm(StrEnum):
+    """Permissions named `<scope>:<resource>:<action>`."""
+
+    INSTITUTION_VIEW = "consortium:institution:view"
+    INSTITUTION_CREATE = "consortium:institution:create"
+    MEMBERSHIP_LIST = "consortium:membership:list"  # obj: Institution
+    MEMBERSHIP_VIEW = "consortium:membership:view"  # obj: Membership
+    MEMBERSHIP_CHANGE = "consortium:membership:change"  # obj: Membership
+    API_DOCS_VIEW = "consortium:api:view"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """What a user is in the consortium, loaded once per request."""
+
+    user_id: int | None
+    institution_id: int | None = None
+    institution_role: str | None = None
+    consortium_roles: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_member(self) -> bool:
+        return self.institution_id is not None
+
+    @property
+    def is_steward(self) -> bool:
+        return self.institution_role == Membership.Role.STEWARD
+
+    @property
+    def is_moderator(self) -> bool:
+        return ConsortiumRole.Role.MODERATOR in self.consortium_roles
+
+    @property
+    def is_manager(self) -> bool:
+        return ConsortiumRole.Role.MANAGER in self.consortium_roles
+
+    @property
+    def is_auditor(self) -> bool:
+        return ConsortiumRole.Role.AUDITOR in self.consortium_roles
+
+    @property
+    def is_participant(self) -> bool:
+        """Belongs to the consortium in some capacity (a member or a consortium role)."""
+        return self.is_member or bool(self.consortium_roles)
+
+    def steward_of(self, institution_id: int) -> bool:
+        return self.is_steward and self.institution_id == institution_id
+
+
+ANONYMOUS = Actor(user_id=None)
+
+
+def actor_for(user: AbstractBaseUser | AnonymousUser) -> Actor:
+    """Load the user's membership and roles; cached on the user object for the request."""
+    if not user.is_authenticated:
+        return ANONYMOUS
+    cached = getattr(user, "_bizi_actor", None)
+    if cached is not None:
+        return cached
+    membership = Membership.objects.filter(user_id=user.pk).values("institution_id", "role").first()
+    roles = frozenset(ConsortiumRole.objects.filter(user_id=user.pk).values_list("role", flat=True))
+    actor = Actor(
+        user_id=user.pk,
+        institution_id=membership["institution_id"] if membership else None,
+        institution_role=membership["role"] if membership else None,
+        consortium_roles=roles,
+    )
+    user._bizi_actor = actor  # type: ignore[union-attr]  # per-request cache on the instance
+    return actor
+
+
+def can(user: AbstractBaseUser | AnonymousUser, perm: Perm, obj: Any = None) -> bool:
+    actor = actor_for(user)
+    if actor.user_id is None:
+        return False
+    rule = _RULES[perm]
+    return rule(actor, obj)
+
+
+def require(user: AbstractBaseUser | AnonymousUser, perm: Perm, obj: Any = None) -> None:
+    """Raise PermissionDenied unless `can(user, perm, obj)`."""
+    if not can(user, perm, obj):
+        raise PermissionDenied(_DENIED_MESSAGES.get(perm, "You are not allowed to do this."))
+
+
+def _institution_id(obj: Institution | Membership) -> int:
+    return obj.pk if isinstance(obj, Institution) else obj.institution_id
+
+
+def _may_see_members(actor: Actor, obj: Institution | Membership) -> bool:
+    # Moderators administer the consortium, so they see every institution's people.
+    return actor.institution_id == _institution_id(obj) or actor.is_moderator
+
+
+def _may_change_membership(actor: Actor, membership: Membership) -> bool:
+    # A steward manages the other people of their own institution; changing one's own role
+    # could leave an institution without a steward, so that goes through the admin.
+    return actor.steward_of(membership.institution_id) and membership.user_id != actor.user_id
+
+
+_RULES = {
+    Perm.INSTITUTION_VIEW: lambda actor, obj: actor.is_participant,
+    Perm.INSTITUTION_CREATE: lambda actor, obj: actor.is_moderator,
+    Perm.MEMBERSHIP_LIST: _may_see_members,
+    Perm.MEMBERSHIP_VIEW: _may_see_members,
+    Perm.MEMBERSHIP_CHANGE: _may_change_membership,
+    Perm.API_DOCS_VIEW: lambda actor, obj: True,
+}
+
+_DENIED_MESSAGES = {
+    Perm.INSTITUTION_CREATE: "Only consortium moderators add institutions.",
+    Perm.MEMBERSHIP_LIST: "Only people of this institution can see its members.",
+    Perm.MEMBERSHIP_CHANGE: "Only a steward of this institution can change its other members.",
+}

@@ -1,0 +1,141 @@
+"""Reads of the consortium, always scoped to the person asking."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
+from django.db.models import Count, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.models import Institution, Membership, WorkerHeartbeat
+from portal.permissions import Perm, actor_for, can, require
+
+
+def institution_list(*, user: AbstractBaseUser) -> QuerySet[Institution]:
+    if not can(user, Perm.INSTITUTION_VIEW):
+        return Institution.objects.none()
+    return Institution.objects.annotate(member_count=Count("memberships")).order_by("name")
+
+
+def membership_list(*, user: AbstractBaseUser, institution: Institution) -> QuerySet[Membership]:
+    """The members of `institution`; PermissionDenied unless the user may see them."""
+    require(user, Perm.MEMBERSHIP_LIST, institution)
+    return (
+        Membership.objects.filter(institution=institution)
+        .select_related("user", "institution")
+        .order_by("user__username")
+    )
+
+
+def membership_visible_qs(*, user: AbstractBaseUser) -> QuerySet[Membership]:
+    """Memberships the user may see at all: their own institution's (every one for moderators)."""
+    actor = actor_for(user)
+    qs = Membership.objects.select_related("user", "institution")
+    if actor.is_moderator:
+        return qs
+    if actor.institution_id is None:
+        return qs.none()
+    return qs.filter(institution_id=actor.institution_id)
+
+
+@dataclass
+class HomeItem:
+    label: str
+    count: int | None = None
+    url: str | None = None
+
+
+@dataclass
+class HomeSection:
+    title: str
+    items: list[HomeItem] = field(default_factory=list)
+
+
+def home_sections(*, user: AbstractBaseUser) -> list[HomeSection]:
+    """What waits for this person, section by role. Each later capability adds its own items."""
+    actor = actor_for(user)
+    sections: list[HomeSection] = []
+    if actor.is_member:
+        institution = Institution.objects.get(pk=actor.institution_id)
+        members = Membership.objects.filter(institution_id=actor.institution_id).count()
+        url = reverse("institution-detail", args=[institution.slug])
+        section = HomeSection(f"{institution.name}")
+        section.items.append(HomeItem("People in your institution", members, url))
+        if actor.is_steward:
+            section.items.append(HomeItem("Members whose roles you manage", members - 1, url))
+        sections.append(section)
+    if actor.is_moderator:
+        sections.append(
+            HomeSection(
+                "Moderation",
+                [
+                    HomeItem(
+                        "Member institutions", Institution.objects.count(), reverse("institutions")
+                    )
+                ],
+            )
+        )
+    if actor.is_manager:
+        sections.append(
+            HomeSection(
+                "Consortium at a glance",
+                [
+                    HomeItem("Member institutions", Institution.objects.count()),
+                    HomeItem("People with access", Membership.objects.count()),
+                ],
+            )
+        )
+    if actor.is_auditor:
+        sections.append(
+            HomeSection(
+                "Audit",
+                [HomeItem("Public API to verify from your own machine", None, reverse("api-docs"))],
+            )
+        )
+    return sections
+
+
+@dataclass
+class HealthReport:
+    database: str
+    broker: str
+    worker: str
+    worker_last_beat: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.database == "ok" and self.broker == "ok" and self.worker == "ok"
+
+
+def health_report() -> HealthReport:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        database = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported as text
+        database = f"error: {exc.__class__.__name__}"
+    broker = _broker_status()
+    worker, last = "unknown", None
+    if database == "ok":
+        beat = WorkerHeartbeat.objects.filter(name="celery").first()
+        if beat is None:
+            worker = "no heartbeat yet"
+        else:
+            last = beat.beat_at.isoformat()
+            limit = timedelta(seconds=3 * settings.HEARTBEAT_INTERVAL_SECONDS)
+            worker = "ok" if timezone.now() - beat.beat_at <= limit else "stale"
+    return HealthReport(database=database, broker=broker, worker=worker, worker_last_beat=last)
+
+
+def _broker_status() -> str:
+    from portal.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception as exc:  # noqa: BLE001 - the broker's own error class varies by transport
+        return f"error: {exc.__class__.__name__}"

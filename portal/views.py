@@ -1,0 +1,128 @@
+"""Pages of the consortium: home, institutions and their people, health, error pages."""
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from portal import selectors, services
+from portal.errors import DomainError
+from portal.forms import LoginForm, MembershipRoleForm
+from portal.permissions import Perm, can, require
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    redirect_authenticated_user = True
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    sections = selectors.home_sections(user=request.user)
+    return render(request, "portal/home.html", {"sections": sections})
+
+
+@login_required
+def institutions(request: HttpRequest) -> HttpResponse:
+    require(request.user, Perm.INSTITUTION_VIEW)
+    rows = selectors.institution_list(user=request.user)
+    return render(request, "portal/institutions.html", {"institutions": rows})
+
+
+@login_required
+def institution_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    institution = get_object_or_404(selectors.institution_list(user=request.user), slug=slug)
+    members = None
+    if can(request.user, Perm.MEMBERSHIP_LIST, institution):
+        members = selectors.membership_list(user=request.user, institution=institution)
+    return render(
+        request,
+        "portal/institution_detail.html",
+        {
+            "institution": institution,
+            "members": members,
+            "may_change": {
+                m.pk for m in members or [] if can(request.user, Perm.MEMBERSHIP_CHANGE, m)
+            },
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def membership_role(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = get_object_or_404(selectors.membership_visible_qs(user=request.user), pk=pk)
+    require(request.user, Perm.MEMBERSHIP_CHANGE, membership)
+    form = MembershipRoleForm(request.POST or None, initial={"role": membership.role})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.membership_set_role(
+                by=request.user, membership=membership, role=form.cleaned_data["role"]
+            )
+        except DomainError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            messages.success(
+                request, f"{membership.user.get_username()} is now {form.cleaned_data['role']}."
+            )
+            return redirect("institution-detail", slug=membership.institution.slug)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "portal/membership_role.html",
+        {"membership": membership, "form": form},
+        status=status,
+    )
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database, broker and worker heartbeat, for load balancers and people on call."""
+    report = selectors.health_report()
+    body = {
+        "status": "ok" if report.ok else "degraded",
+        "database": report.database,
+        "broker": report.broker,
+        "worker": report.worker,
+        "worker_last_beat": report.worker_last_beat,
+    }
+    return JsonResponse(body, status=200 if report.database == "ok" else 503)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def _error(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"status": status, "code": "error", "detail": message}, status=status)
+    return render(
+        request, "error.html", {"title": title, "message": message, "status": status}, status=status
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(request, 400, "Bad request", "The request could not be understood.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    message = str(exception) if exception and str(exception) else "You are not allowed to do this."
+    return _error(request, 403, "Not allowed", message)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(request, 404, "Not found", "There is nothing here, or it is not yours to see.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # Rendered without context processors or the database: either may be what failed.
+    if _wants_json(request):
+        return JsonResponse(
+            {"status": 500, "code": "server_error", "detail": "Something went wrong on our side."},
+            status=500,
+        )
+    return HttpResponse(loader.get_template("500.html").render(), status=500)

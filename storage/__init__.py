@@ -1,0 +1,1 @@
+"""Content addressing, encryption at rest, the Zigzag erasure code and storage nodes."""
