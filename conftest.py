@@ -8,6 +8,10 @@ service stops the run instead, so CI can never pass by skipping.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -53,3 +57,92 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _fast_passwords(settings: pytest.FixtureRequest) -> None:
     # Hashing demo passwords with the production hasher would dominate the suite's run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def database_url_of(settings_dict: dict) -> str:
+    """The DATABASE_URL that points another process at the database this test process uses."""
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = settings_dict.get("USER") or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+    return (
+        f"postgres://{auth}{settings_dict.get('HOST') or '127.0.0.1'}{port}/{settings_dict['NAME']}"
+    )
+
+
+class WorkerProcess:
+    """A real `celery worker` process on Redis, pointed at the test database."""
+
+    def __init__(self, log_path: Path, extra_env: dict[str, str] | None = None) -> None:
+        from django.db import connection
+
+        self.log_path = log_path
+        self.env = dict(os.environ)
+        self.env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+        self.env["DATABASE_URL"] = database_url_of(connection.settings_dict)
+        self.env.update(extra_env or {})
+        self.name = f"test-{os.getpid()}-{id(self)}@localhost"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(  # noqa: S603 - the project's own Celery app
+                [
+                    *(sys.executable, "-m", "celery", "-A", "portal", "worker"),
+                    *("--pool=solo", "--loglevel=INFO", "-n", self.name),
+                    *("--without-gossip", "--without-mingle"),
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=Path(__file__).parent,
+            )
+        from portal.celery import app
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the worker exited: {self.log_path.read_text()[-2000:]}")
+            if app.control.ping(destination=[self.name], timeout=0.5):
+                return
+        raise RuntimeError(f"the worker did not start: {self.log_path.read_text()[-2000:]}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Start a worker for this test; its log is printed if the test fails."""
+    from portal.celery import app
+
+    app.control.purge()  # messages left by an earlier test must not run against this one
+    worker = WorkerProcess(tmp_path / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
+    """Poll `predicate` until it returns something truthy; fail the test after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(
+        f"gave up after {timeout} s waiting for {getattr(predicate, '__name__', predicate)}"
+    )
