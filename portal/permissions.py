@@ -34,6 +34,7 @@ class Actor:
 
     user_id: int | None
     institution_id: int | None = None
+    institution_slug: str | None = None
     institution_role: str | None = None
     consortium_roles: frozenset[str] = field(default_factory=frozenset)
 
@@ -76,11 +77,16 @@ def actor_for(user: AbstractBaseUser | AnonymousUser) -> Actor:
     cached = getattr(user, "_bizi_actor", None)
     if cached is not None:
         return cached
-    membership = Membership.objects.filter(user_id=user.pk).values("institution_id", "role").first()
+    membership = (
+        Membership.objects.filter(user_id=user.pk)
+        .values("institution_id", "institution__slug", "role")
+        .first()
+    )
     roles = frozenset(ConsortiumRole.objects.filter(user_id=user.pk).values_list("role", flat=True))
     actor = Actor(
         user_id=user.pk,
         institution_id=membership["institution_id"] if membership else None,
+        institution_slug=membership["institution__slug"] if membership else None,
         institution_role=membership["role"] if membership else None,
         consortium_roles=roles,
     )
