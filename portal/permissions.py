@@ -77,17 +77,17 @@ def actor_for(user: AbstractBaseUser | AnonymousUser) -> Actor:
     cached = getattr(user, "_bizi_actor", None)
     if cached is not None:
         return cached
-    membership = (
-        Membership.objects.filter(user_id=user.pk)
-        .values("institution_id", "institution__slug", "role")
-        .first()
-    )
+    try:
+        # Loaded with the user by the auth backend and the token lookup: no query here then.
+        membership: Membership | None = user.membership  # type: ignore[union-attr]
+    except Membership.DoesNotExist:
+        membership = None
     roles = frozenset(ConsortiumRole.objects.filter(user_id=user.pk).values_list("role", flat=True))
     actor = Actor(
         user_id=user.pk,
-        institution_id=membership["institution_id"] if membership else None,
-        institution_slug=membership["institution__slug"] if membership else None,
-        institution_role=membership["role"] if membership else None,
+        institution_id=membership.institution_id if membership else None,
+        institution_slug=membership.institution.slug if membership else None,
+        institution_role=membership.role if membership else None,
         consortium_roles=roles,
     )
     user._bizi_actor = actor  # type: ignore[union-attr]  # per-request cache on the instance

@@ -59,7 +59,7 @@ def home_sections(*, user: AbstractBaseUser) -> list[HomeSection]:
     actor = actor_for(user)
     sections: list[HomeSection] = []
     if actor.is_member:
-        institution = Institution.objects.get(pk=actor.institution_id)
+        institution = user.membership.institution  # type: ignore[union-attr]  # loaded with user
         members = Membership.objects.filter(institution_id=actor.institution_id).count()
         url = reverse("institution-detail", args=[institution.slug])
         section = HomeSection(f"{institution.name}")
