@@ -26,7 +26,11 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "The token has characters a token never has."
             ) from None
-        token = ApiToken.objects.select_related("user__membership__institution").filter(digest=token_digest(secret)).first()
+        token = (
+            ApiToken.objects.select_related("user__membership__institution")
+            .filter(digest=token_digest(secret))
+            .first()
+        )
         if token is None:
             raise exceptions.AuthenticationFailed("Unknown token.")
         if token.revoked_at is not None:
