@@ -200,3 +200,32 @@ def sign_in(page, username: str, password: str) -> None:  # type: ignore[no-unty
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_through_ledger_guard():  # type: ignore[no-untyped-def]
+    """Let the test database be emptied between transactional tests.
+
+    The ledger's tables refuse DELETE and TRUNCATE (ledger/db_guard.py). Django empties the
+    database after each transactional test; only there, the flush lifts the triggers, empties
+    the tables and puts the triggers back, all in the flush's own transaction.
+    """
+    from django.db import connection
+
+    from ledger.db_guard import guard_sql, unguard_sql
+
+    ops_class = type(connection.ops)
+    original = ops_class.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):  # type: ignore[no-untyped-def]
+        statements = original(
+            self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+        )
+        if not statements:
+            return statements
+        vendor = self.connection.vendor
+        return [*unguard_sql(vendor), *statements, *guard_sql(vendor)]
+
+    ops_class.sql_flush = sql_flush
+    yield
+    ops_class.sql_flush = original

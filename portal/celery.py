@@ -21,3 +21,10 @@ def _setup_periodic_tasks(sender: Celery, **kwargs: object) -> None:
         sender.signature("portal.tasks.heartbeat"),
         name="worker heartbeat",
     )
+    ledger_timers = [
+        (settings.LEDGER_RESEND_SECONDS, "ledger.tasks.append_outbox", "ledger: append the outbox"),
+        (settings.LEDGER_BLOCK_MAX_SECONDS, "ledger.tasks.seal_block", "ledger: seal a block"),
+        (settings.LEDGER_VERIFY_SECONDS, "ledger.tasks.verify", "ledger: verify everything"),
+    ]
+    for seconds, task, name in ledger_timers:
+        sender.add_periodic_task(float(seconds), sender.signature(task), name=name)

@@ -26,6 +26,8 @@ class Perm(StrEnum):
     MEMBERSHIP_VIEW = "consortium:membership:view"  # obj: Membership
     MEMBERSHIP_CHANGE = "consortium:membership:change"  # obj: Membership
     API_DOCS_VIEW = "consortium:api:view"
+    LEDGER_VIEW = "ledger:log:view"
+    WITNESS_REGISTER = "ledger:witness:register"  # obj: Institution
 
 
 @dataclass(frozen=True)
@@ -130,9 +132,14 @@ _RULES = {
     Perm.MEMBERSHIP_VIEW: _may_see_members,
     Perm.MEMBERSHIP_CHANGE: _may_change_membership,
     Perm.API_DOCS_VIEW: lambda actor, obj: True,
+    # Everyone in the consortium may read the whole ledger: that is what makes it a proof.
+    Perm.LEDGER_VIEW: lambda actor, obj: actor.is_participant,
+    Perm.WITNESS_REGISTER: lambda actor, obj: actor.steward_of(obj.pk) or actor.is_moderator,
 }
 
 _DENIED_MESSAGES = {
+    Perm.LEDGER_VIEW: "Only members of the consortium can read the ledger.",
+    Perm.WITNESS_REGISTER: "Only a steward of this institution or a moderator registers witnesses.",
     Perm.INSTITUTION_CREATE: "Only consortium moderators add institutions.",
     Perm.MEMBERSHIP_LIST: "Only people of this institution can see its members.",
     Perm.MEMBERSHIP_CHANGE: "Only a steward of this institution can change its other members.",

@@ -181,6 +181,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
     _broker_dir = VAR_DIR / "celery-broker"
+    _broker_dir.mkdir(exist_ok=True)
+    (VAR_DIR / "celery-processed").mkdir(exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
@@ -208,3 +210,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Ledger ---------------------------------------------------------------------------------
+# The checkpoint origin: a name for this log that no other log uses (C2SP tlog-checkpoint).
+LEDGER_ORIGIN = env.str("LEDGER_ORIGIN", default="bizi.invalid/ledger")
+# The log's Ed25519 key as a note signer key (PRIVATE+KEY+origin+id+key), or a file holding one.
+# Outside production a missing key file is created on first use.
+LEDGER_SIGNING_KEY = env.str("LEDGER_SIGNING_KEY", default="")
+LEDGER_SIGNING_KEY_FILE = env.str(
+    "LEDGER_SIGNING_KEY_FILE", default=str(VAR_DIR / "ledger-signing.key")
+)
+LEDGER_APPEND_BATCH = env.int("LEDGER_APPEND_BATCH", default=2000)
+LEDGER_BLOCK_MAX_ENTRIES = env.int("LEDGER_BLOCK_MAX_ENTRIES", default=1000)
+LEDGER_BLOCK_MAX_SECONDS = env.float("LEDGER_BLOCK_MAX_SECONDS", default=10.0)
+# How often beat re-sends events still in the outbox (recorded while Redis or the worker was down).
+LEDGER_RESEND_SECONDS = env.float("LEDGER_RESEND_SECONDS", default=10.0)
+LEDGER_VERIFY_SECONDS = env.float("LEDGER_VERIFY_SECONDS", default=3600.0)
+LEDGER_WITNESS_TIMEOUT_SECONDS = env.float("LEDGER_WITNESS_TIMEOUT_SECONDS", default=10.0)

@@ -4,6 +4,10 @@ Secrets have no defaults here: a missing SECRET_KEY or DATABASE_URL stops the se
 instead of running with a demo value. `manage.py check --deploy` is clean with these settings.
 """
 
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
 from portal.settings import *  # noqa: F403 - production extends the base settings wholesale
 from portal.settings import env
 
@@ -37,3 +41,8 @@ CACHES = {
 WHITENOISE_USE_FINDERS = False
 
 BIZI_PRODUCTION = True
+
+# The log's signing key must be provided; production never generates one on its own.
+LEDGER_SIGNING_KEY = env.str("LEDGER_SIGNING_KEY", default="")
+if not LEDGER_SIGNING_KEY and not Path(LEDGER_SIGNING_KEY_FILE).exists():  # noqa: F405
+    raise ImproperlyConfigured("Set LEDGER_SIGNING_KEY or LEDGER_SIGNING_KEY_FILE.")

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from portal.api import views
 
@@ -14,4 +14,5 @@ urlpatterns = [
     ),
     path("memberships/", views.MembershipListView.as_view(), name="api-memberships"),
     path("memberships/<int:pk>/", views.MembershipDetailView.as_view(), name="api-membership"),
+    path("ledger/", include("ledger.api_urls")),
 ]

@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ledger.notes import generate_signer
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -20,6 +22,8 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "bizi.example.org",
     "DATABASE_URL": "postgres://bizi@127.0.0.1:5432/bizi",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "LEDGER_ORIGIN": "bizi.example.org/ledger",
+    "LEDGER_SIGNING_KEY": generate_signer("bizi.example.org/ledger").to_skey(),
 }
 
 
@@ -34,3 +38,11 @@ def test_production_refuses_to_start_without_secret_key():
     result = _manage("check", **env)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_without_the_ledger_key(tmp_path):
+    env = {k: v for k, v in PRODUCTION.items() if k != "LEDGER_SIGNING_KEY"}
+    env["LEDGER_SIGNING_KEY_FILE"] = str(tmp_path / "absent.key")
+    result = _manage("check", **env)
+    assert result.returncode != 0
+    assert "LEDGER_SIGNING_KEY" in result.stderr

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from ledger import api
+
+urlpatterns = [
+    path("public-key", api.PublicKeyView.as_view(), name="api-ledger-public-key"),
+    path("checkpoint", api.CheckpointView.as_view(), name="api-ledger-checkpoint"),
+    path("blocks/", api.BlockListView.as_view(), name="api-ledger-blocks"),
+    path("entries/", api.EntriesView.as_view(), name="api-ledger-entries"),
+    path("proofs/inclusion/", api.InclusionProofView.as_view(), name="api-ledger-inclusion"),
+    path("proofs/consistency/", api.ConsistencyProofView.as_view(), name="api-ledger-consistency"),
+    path("cosignatures/", api.CosignatureView.as_view(), name="api-ledger-cosignatures"),
+]

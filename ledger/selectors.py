@@ -1,0 +1,99 @@
+"""Reading the ledger: entries, blocks, checkpoints and proofs, in O(log n) node reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from ledger import merkle
+from ledger.models import Block, Cosignature, Entry, Witness
+from ledger.notes import NoteSignature, parse_note
+from ledger.services import read_nodes
+from portal.errors import DomainError
+
+MAX_ENTRIES_PER_PAGE = 1000
+
+
+def log_size() -> int:
+    last = Entry.objects.order_by("-index").values_list("index", flat=True).first()
+    return 0 if last is None else last + 1
+
+
+def latest_block() -> Block | None:
+    return Block.objects.order_by("-height").first()
+
+
+def entries_range(*, start: int, end: int) -> QuerySet[Entry]:
+    """Entries [start, end), at most MAX_ENTRIES_PER_PAGE of them."""
+    if start < 0 or end < start:
+        raise DomainError("Ask for 0 <= start <= end.", field="start")
+    end = min(end, start + MAX_ENTRIES_PER_PAGE)
+    return Entry.objects.filter(index__gte=start, index__lt=end).order_by("index")
+
+
+@dataclass(frozen=True)
+class Proof:
+    hashes: list[bytes]
+    root: bytes
+    leaf: bytes | None
+    nodes_read: int
+
+
+def _check_size(tree_size: int, field: str) -> None:
+    size = log_size()
+    if tree_size < 1 or tree_size > size:
+        raise DomainError(
+            f"The log has {size} entries; ask for a size from 1 to {size}.", field=field
+        )
+
+
+def inclusion_proof(*, index: int, tree_size: int) -> Proof:
+    """RFC 9162 §2.1.3 inclusion proof of entry `index` in the tree of `tree_size` entries."""
+    _check_size(tree_size, "tree_size")
+    if not 0 <= index < tree_size:
+        raise DomainError(f"index must be from 0 to {tree_size - 1}.", field="index")
+    plan = merkle.inclusion_plan(index, tree_size)
+    root_nodes = list(merkle.subtree_nodes(0, tree_size))
+    wanted = {*merkle.plan_nodes(plan), *root_nodes, merkle.Node(0, index)}
+    found = read_nodes(list(wanted))
+    get = lambda level, i: found[(level, i)]  # noqa: E731 - the accessor merkle expects
+    return Proof(
+        hashes=merkle.build_proof(plan, get),
+        root=merkle.fold([found[(n.level, n.index)] for n in root_nodes]),
+        leaf=found[(0, index)],
+        nodes_read=len(wanted),
+    )
+
+
+def consistency_proof(*, first: int, second: int) -> Proof:
+    """RFC 9162 §2.1.4 consistency proof between tree sizes `first` and `second`."""
+    _check_size(second, "second")
+    if not 1 <= first <= second:
+        raise DomainError(f"first must be from 1 to {second}.", field="first")
+    plan = merkle.consistency_plan(first, second)
+    root_nodes = list(merkle.subtree_nodes(0, second))
+    wanted = {*merkle.plan_nodes(plan), *root_nodes}
+    found = read_nodes(list(wanted))
+    return Proof(
+        hashes=merkle.build_proof(plan, lambda level, i: found[(level, i)]),
+        root=merkle.fold([found[(n.level, n.index)] for n in root_nodes]),
+        leaf=None,
+        nodes_read=len(wanted),
+    )
+
+
+def checkpoint_with_cosignatures(block: Block) -> str:
+    """The block's signed checkpoint with every witness cosignature appended as a signature."""
+    note = parse_note(block.checkpoint.encode())
+    lines = Cosignature.objects.filter(block=block).values_list("signature_line", flat=True)
+    extra = [NoteSignature.parse_line(line) for line in lines]
+    return note.with_signatures(extra).to_bytes().decode()
+
+
+def witnesses() -> QuerySet[Witness]:
+    return Witness.objects.select_related("institution").order_by("institution__name", "name")
+
+
+def dataset_history(dataset_id: str) -> QuerySet[Entry]:
+    return Entry.objects.filter(dataset=dataset_id).order_by("index")
