@@ -7,6 +7,7 @@ service stops the run instead, so CI can never pass by skipping.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -75,10 +76,18 @@ def database_url_of(settings_dict: dict) -> str:
 class WorkerProcess:
     """A real `celery worker` process on Redis, pointed at the test database."""
 
-    def __init__(self, log_path: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        log_path: Path,
+        extra_env: dict[str, str] | None = None,
+        *,
+        beat: bool = False,
+    ) -> None:
         from django.db import connection
 
         self.log_path = log_path
+        # An embedded beat runs the periodic tasks (the ledger's re-send among them).
+        self.extra_args = ["-B", "--schedule", str(log_path.with_suffix(".beat"))] if beat else []
         self.env = dict(os.environ)
         self.env.pop("CELERY_TASK_ALWAYS_EAGER", None)
         self.env["DATABASE_URL"] = database_url_of(connection.settings_dict)
@@ -87,52 +96,74 @@ class WorkerProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(  # noqa: S603 - the project's own Celery app
                 [
                     *(sys.executable, "-m", "celery", "-A", "portal", "worker"),
                     *("--pool=solo", "--loglevel=INFO", "-n", self.name),
                     *("--without-gossip", "--without-mingle"),
+                    *self.extra_args,
                 ],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=Path(__file__).parent,
+                # Its own process group: a kill reaches the embedded beat process too, as a
+                # machine crash would, and nothing outlives the test.
+                start_new_session=True,
             )
-        from portal.celery import app
-
+        # Ready when it says so in its log: this does not depend on reaching the broker from here.
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the worker exited: {self.log_path.read_text()[-2000:]}")
-            if app.control.ping(destination=[self.name], timeout=0.5):
+            if b" ready." in self.log_path.read_bytes()[offset:]:
                 return
+            time.sleep(0.1)
         raise RuntimeError(f"the worker did not start: {self.log_path.read_text()[-2000:]}")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(sig)
-            self.process.wait(timeout=30)
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, sig)
+        self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self.kill()  # whatever is left of the group (beat), and a worker that would not stop
 
 
 @pytest.fixture
-def celery_worker(transactional_db: None, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """Start a worker for this test; its log is printed if the test fails."""
+def worker_factory(transactional_db: None, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Make worker processes for this test; every one is stopped when the test ends."""
     from portal.celery import app
 
     app.control.purge()  # messages left by an earlier test must not run against this one
-    worker = WorkerProcess(tmp_path / "worker.log")
+    made: list[WorkerProcess] = []
+
+    def make(extra_env: dict[str, str] | None = None, *, beat: bool = False) -> WorkerProcess:
+        worker = WorkerProcess(tmp_path / f"worker-{len(made)}.log", extra_env, beat=beat)
+        made.append(worker)
+        return worker
+
+    yield make
+    for worker in made:
+        worker.stop()
+
+
+@pytest.fixture
+def celery_worker(worker_factory):  # type: ignore[no-untyped-def]
+    """A started worker for this test."""
+    worker = worker_factory()
     worker.start()
-    yield worker
-    worker.stop()
+    return worker
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):  # type: ignore[no-untyped-def]

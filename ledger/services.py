@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -77,15 +78,35 @@ def record_event(kind: str, actor: AbstractBaseUser | None, subject: dict[str, A
     return event
 
 
+# While the broker is known to be down, do not make every web request wait for a connection
+# attempt (redis-py spends about two seconds retrying a refused connection).
+_BROKER_RETRY_AFTER_SECONDS = 10.0
+_broker_down_until = 0.0
+
+
+def publish_quietly(task: Any, *args: Any) -> bool:
+    """Queue a task if the broker answers; otherwise log and return False.
+
+    Used only for work that beat re-sends by itself, so a failure here delays it, never loses it.
+    """
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        return False
+    try:
+        task.apply_async(args=list(args), retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker failure means "later", not "lost"
+        _broker_down_until = time.monotonic() + _BROKER_RETRY_AFTER_SECONDS
+        log.warning("could not queue %s (%s); beat will send it again", task.name, exc)
+        return False
+    return True
+
+
 def request_append() -> None:
     """Ask a worker to append the outbox. If the broker is down the event waits in the outbox
     and beat's periodic append picks it up: it is never lost, only later."""
     from ledger.tasks import append_outbox
 
-    try:
-        append_outbox.apply_async(retry=False)
-    except Exception as exc:  # noqa: BLE001 - any broker failure means "later", not "lost"
-        log.warning("could not queue the ledger append (%s); beat will retry", exc)
+    publish_quietly(append_outbox)
 
 
 @dataclass(frozen=True)
@@ -271,9 +292,5 @@ def request_witnessing(height: int) -> None:
     from ledger.models import Witness
     from ledger.tasks import send_to_witnesses
 
-    if not Witness.objects.filter(active=True).exists():
-        return
-    try:
-        send_to_witnesses.apply_async(args=[height], retry=False)
-    except Exception as exc:  # noqa: BLE001 - the next block or beat retries witnessing
-        log.warning("could not queue witnessing of block %s (%s)", height, exc)
+    if Witness.objects.filter(active=True).exists():
+        publish_quietly(send_to_witnesses, height)

@@ -1,6 +1,7 @@
 """record_event → outbox → append → seal: what each step writes, and that nothing is lost or
 written twice."""
 
+import itertools
 import json
 from datetime import timedelta
 
@@ -110,7 +111,7 @@ def test_blocks_chain_and_checkpoints_verify(record_many):
         seal_block_if_due(force=True)
     blocks = list(Block.objects.order_by("height"))
     assert [b.height for b in blocks] == [0, 1, 2]
-    for previous, block in zip(blocks, blocks[1:], strict=False):
+    for previous, block in itertools.pairwise(blocks):
         assert bytes(block.prev_hash) == bytes(previous.block_hash)
     for block in blocks:
         checkpoint, verified = open_checkpoint(block.checkpoint.encode(), [log_verifier()])
