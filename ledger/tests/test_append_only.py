@@ -54,9 +54,12 @@ def test_database_refuses_update_and_delete(fake_cosignature, table, statement):
         "ledger_block": "checkpoint",
         "ledger_cosignature": "signature_line",
     }[table]
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(statement.format(t=table, c=column))
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement.format(t=table, c=column))
 
 
 def test_orm_delete_is_refused_too(sealed_log):
@@ -67,9 +70,12 @@ def test_orm_delete_is_refused_too(sealed_log):
 
 @pytest.mark.postgres
 def test_truncate_is_refused_on_postgresql(sealed_log):
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE ledger_entry CASCADE")
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("TRUNCATE ledger_entry CASCADE")
 
 
 def test_verify_passes_on_an_honest_log(sealed_log):
