@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+pytest_plugins = ["portal.tests.fixtures"]
+
 CHROMIUM = os.environ.get("BIZI_CHROMIUM", "/usr/bin/chromium")
 
 

@@ -99,7 +99,7 @@ def witness_block(*, witness: Witness, block: Block) -> str:
                 block=block,
                 witness=witness,
                 defaults={
-                    "signature_line": signature.line(),
+                    "signature_line": signature.line().rstrip("\n"),
                     "timestamp": cosignature_timestamp(signature),
                 },
             )
@@ -148,7 +148,7 @@ def cosignature_submit(*, tree_size: int, line: str) -> Cosignature:
                 block=block,
                 witness=witness,
                 defaults={
-                    "signature_line": signature.line(),
+                    "signature_line": signature.line().rstrip("\n"),
                     "timestamp": cosignature_timestamp(signature),
                 },
             )

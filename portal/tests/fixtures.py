@@ -1,4 +1,6 @@
-"""The personas of the consortium's tests, after healthchecks' alice/bob/charlie:
+"""Fixtures shared by every app's tests (registered in the root conftest).
+
+The personas of the consortium's tests, after healthchecks' alice/bob/charlie:
 
 - `alice` is a steward of Acme Bank, `bob` is staff at Acme Bank;
 - `carol` is a steward of Beta Insurance, `dave` staff there (the other institution);
