@@ -97,3 +97,23 @@ def witnesses() -> QuerySet[Witness]:
 
 def dataset_history(dataset_id: str) -> QuerySet[Entry]:
     return Entry.objects.filter(dataset=dataset_id).order_by("index")
+
+
+@dataclass(frozen=True)
+class AuditSummary:
+    entries: int
+    blocks: int
+    verification: str
+
+
+def audit_summary() -> AuditSummary:
+    from ledger.models import VerificationRun
+
+    run = VerificationRun.objects.order_by("-finished_at").first()
+    if run is None:
+        verdict = "The ledger has not been verified yet"
+    elif run.ok:
+        verdict = f"Last verification passed ({run.finished_at:%d %b %Y %H:%M} UTC)"
+    else:
+        verdict = f"Last verification FAILED: {run.first_problem}"
+    return AuditSummary(entries=log_size(), blocks=Block.objects.count(), verification=verdict)

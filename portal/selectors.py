@@ -89,10 +89,20 @@ def home_sections(*, user: AbstractBaseUser) -> list[HomeSection]:
             )
         )
     if actor.is_auditor:
+        from ledger.selectors import audit_summary  # the ledger owns these figures
+
+        summary = audit_summary()
         sections.append(
             HomeSection(
                 "Audit",
-                [HomeItem("Public API to verify from your own machine", None, reverse("api-docs"))],
+                [
+                    HomeItem("Entries in the ledger", summary.entries, reverse("ledger")),
+                    HomeItem("Sealed blocks", summary.blocks, reverse("ledger")),
+                    HomeItem(summary.verification, None, reverse("ledger")),
+                    HomeItem(
+                        "Public API to verify from your own machine", None, reverse("api-docs")
+                    ),
+                ],
             )
         )
     return sections

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
         ("bob", ["Acme Bank", "People in your institution"]),
         ("mo", ["Moderation", "Member institutions"]),
         ("meg", ["Consortium at a glance"]),
-        ("aud", ["Audit", "verify from your own machine"]),
+        ("aud", ["Audit", "verify from your own machine", "Entries in the ledger"]),
     ],
 )
 def test_home_shows_what_waits_for_each_role(cast, client, persona, expected):

@@ -1,0 +1,99 @@
+"""Ledger pages: read-only, for every member of the consortium."""
+
+import base64
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from ledger import selectors
+from ledger.models import Block, Entry, VerificationRun
+from portal.permissions import Perm, require
+
+
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    require(request.user, Perm.LEDGER_VIEW)
+    blocks = Paginator(Block.objects.order_by("-height"), 20).get_page(request.GET.get("page"))
+    latest = selectors.latest_block()
+    return render(
+        request,
+        "ledger/overview.html",
+        {
+            "blocks": blocks,
+            "latest": latest,
+            "checkpoint": selectors.checkpoint_with_cosignatures(latest) if latest else None,
+            "tree_size": selectors.log_size(),
+            "witnesses": selectors.witnesses(),
+            "verification": VerificationRun.objects.order_by("-finished_at").first(),
+        },
+    )
+
+
+@login_required
+def block_detail(request: HttpRequest, height: int) -> HttpResponse:
+    require(request.user, Perm.LEDGER_VIEW)
+    block = get_object_or_404(Block, height=height)
+    previous_size = (
+        Block.objects.filter(height=height - 1).values_list("tree_size", flat=True).first() or 0
+    )
+    entries = Paginator(
+        Entry.objects.filter(index__gte=previous_size, index__lt=block.tree_size).order_by("index"),
+        50,
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "ledger/block_detail.html",
+        {
+            # Not "block": inside {% block %} tags Django's templates use that name themselves.
+            "the_block": block,
+            "entries": entries,
+            "first_index": previous_size,
+            "checkpoint": selectors.checkpoint_with_cosignatures(block),
+        },
+    )
+
+
+@login_required
+def entry_detail(request: HttpRequest, index: int) -> HttpResponse:
+    require(request.user, Perm.LEDGER_VIEW)
+    entry = get_object_or_404(Entry, index=index)
+    block = Block.objects.filter(tree_size__gt=index).order_by("height").first()
+    latest = selectors.latest_block()
+    proof = None
+    if latest is not None and latest.tree_size > index:
+        found = selectors.inclusion_proof(index=index, tree_size=latest.tree_size)
+        proof = {
+            "tree_size": latest.tree_size,
+            "hashes": [h.hex() for h in found.hashes],
+            "root": bytes(latest.root_hash).hex(),
+        }
+    data = bytes(entry.data)
+    return render(
+        request,
+        "ledger/entry_detail.html",
+        {
+            "entry": entry,
+            "the_block": block,
+            "latest": latest,
+            "pretty": json.dumps(json.loads(data), indent=2, ensure_ascii=False, sort_keys=True),
+            "data_b64": base64.b64encode(data).decode(),
+            "leaf_hex": bytes(entry.leaf_hash).hex(),
+            "proof": proof,
+            "proof_data": {
+                **(proof or {}),
+                "index": entry.index,
+                "entry_b64": base64.b64encode(data).decode(),
+                "leaf_hex": bytes(entry.leaf_hash).hex(),
+            },
+        },
+    )
+
+
+@login_required
+def dataset_history(request: HttpRequest, dataset: str) -> HttpResponse:
+    require(request.user, Perm.LEDGER_VIEW)
+    entries = Paginator(selectors.dataset_history(dataset), 50).get_page(request.GET.get("page"))
+    return render(request, "ledger/dataset_history.html", {"dataset": dataset, "entries": entries})
