@@ -5,6 +5,7 @@ import sys
 
 GROUPS = {
     "web": "bench.web",
+    "ledger": "bench.ledger",
     "storage": "bench.storage_codec",
 }
 
