@@ -1,6 +1,7 @@
 import socket
 
 from celery import shared_task
+from celery.signals import worker_ready
 
 from portal.services import heartbeat_record
 
@@ -9,3 +10,9 @@ from portal.services import heartbeat_record
 def heartbeat() -> None:
     """Proves a worker is alive and reading the queue; `/healthz` reports its age."""
     heartbeat_record(name="celery", hostname=socket.gethostname())
+
+
+@worker_ready.connect
+def _beat_on_start(**kwargs: object) -> None:
+    # Report healthy as soon as a worker is up, not one interval later.
+    heartbeat.delay()
