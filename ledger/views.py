@@ -3,14 +3,21 @@
 import base64
 import json
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
 
-from ledger import selectors
+from ledger import selectors, witnessing
+from ledger.forms import WitnessForm
+from ledger.keys import log_verifier
 from ledger.models import Block, Entry, VerificationRun
-from portal.permissions import Perm, require
+from portal.errors import DomainError
+from portal.models import Institution
+from portal.permissions import Perm, actor_for, can, require
 
 
 @login_required
@@ -28,6 +35,8 @@ def overview(request: HttpRequest) -> HttpResponse:
             "tree_size": selectors.log_size(),
             "witnesses": selectors.witnesses(),
             "verification": VerificationRun.objects.order_by("-finished_at").first(),
+            "may_register_witness": actor_for(request.user).is_steward
+            or actor_for(request.user).is_moderator,
         },
     )
 
@@ -97,3 +106,43 @@ def dataset_history(request: HttpRequest, dataset: str) -> HttpResponse:
     require(request.user, Perm.LEDGER_VIEW)
     entries = Paginator(selectors.dataset_history(dataset), 50).get_page(request.GET.get("page"))
     return render(request, "ledger/dataset_history.html", {"dataset": dataset, "entries": entries})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def witness_new(request: HttpRequest) -> HttpResponse:
+    """A steward registers their institution's witness (moderators, any institution's)."""
+    institutions = Institution.objects.filter(
+        pk__in=[
+            i.pk for i in Institution.objects.all() if can(request.user, Perm.WITNESS_REGISTER, i)
+        ]
+    )
+    if not institutions.exists():
+        raise PermissionDenied(
+            "Only a steward of an institution or a moderator registers witnesses."
+        )
+    form = WitnessForm(request.POST or None, institutions=institutions)
+    if request.method == "POST" and form.is_valid():
+        try:
+            witness = witnessing.witness_register(
+                institution=form.cleaned_data["institution"],
+                name="",
+                url=form.cleaned_data["url"],
+                vkey=form.cleaned_data["vkey"],
+            )
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(
+                request, f"Witness {witness.name} registered; the next block goes to it."
+            )
+            return redirect("ledger")
+    return render(
+        request,
+        "ledger/witness_new.html",
+        {"form": form, "log_vkey": log_verifier().to_vkey()},
+        status=400 if request.method == "POST" else 200,
+    )

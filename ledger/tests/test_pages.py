@@ -82,3 +82,51 @@ def test_an_auditor_checks_an_inclusion_proof_in_the_browser(new_page, record_ma
     expect(page.get_by_role("heading", level=1)).to_have_text("Entry 13: dataset.published")
     page.get_by_role("button", name="Check the proof in this browser").click()
     expect(page.locator("#verify-result")).to_contain_text("Proof checked: entry 13 is in the tree")
+
+
+def _witness_vkey(name: str = "witness.acme.example") -> str:
+    from ledger.notes import generate_signer
+
+    return generate_signer(name, 0x04).verifier().to_vkey()
+
+
+def test_a_steward_registers_the_institutions_witness(client, cast):
+    from ledger.models import Witness
+
+    client.force_login(cast.alice.user)
+    page = client.get(reverse("ledger-witness-new"))
+    assert page.status_code == 200 and b"witness serve" in page.content
+    response = client.post(
+        reverse("ledger-witness-new"),
+        {"institution": cast.acme.pk, "url": "http://127.0.0.1:8470", "vkey": _witness_vkey()},
+    )
+    assert response.status_code == 302
+    witness = Witness.objects.get()
+    assert (witness.institution, witness.name) == (cast.acme, "witness.acme.example")
+
+
+def test_a_steward_cannot_register_for_another_institution(client, cast):
+    client.force_login(cast.alice.user)
+    response = client.post(
+        reverse("ledger-witness-new"),
+        {"institution": cast.beta.pk, "url": "http://127.0.0.1:8470", "vkey": _witness_vkey()},
+    )
+    assert response.status_code == 400
+    assert b"Select a valid choice" in response.content
+
+
+@pytest.mark.parametrize("persona", ["bob", "meg", "aud"])
+def test_staff_and_readers_cannot_register_witnesses(client, cast, persona):
+    user = getattr(cast, persona)
+    client.force_login(getattr(user, "user", user))
+    assert client.get(reverse("ledger-witness-new")).status_code == 403
+
+
+def test_a_bad_verifier_key_is_explained(client, cast):
+    client.force_login(cast.mo)
+    response = client.post(
+        reverse("ledger-witness-new"),
+        {"institution": cast.beta.pk, "url": "http://127.0.0.1:8470", "vkey": "not-a-key"},
+    )
+    assert response.status_code == 400
+    assert b"This is not a verifier key" in response.content

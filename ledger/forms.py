@@ -1,0 +1,24 @@
+from django import forms
+
+from portal.models import Institution
+
+
+class WitnessForm(forms.Form):
+    institution = forms.ModelChoiceField(queryset=Institution.objects.none())
+    url = forms.URLField(
+        assume_scheme="https",
+        label="Witness URL",
+        help_text="Where your witness listens; checkpoints are sent to URL/add-checkpoint.",
+        max_length=200,
+    )
+    vkey = forms.CharField(
+        label="Witness verifier key",
+        help_text="The line `manage.py witness keygen` printed: name+keyid+key.",
+        max_length=300,
+    )
+
+    def __init__(self, *args, institutions, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["institution"].queryset = institutions
+        if institutions.count() == 1:
+            self.fields["institution"].initial = institutions.first()
