@@ -16,3 +16,20 @@ def record_many():  # type: ignore[no-untyped-def]
             ]
 
     return record
+
+
+@pytest.fixture
+def seal_blocks(record_many):  # type: ignore[no-untyped-def]
+    """Record, append and seal one block per size given: seal_blocks(25, 15) → sizes 25, 40."""
+    from ledger.services import append_all, seal_block_if_due
+
+    def seal(*sizes: int):  # type: ignore[no-untyped-def]
+        start, blocks = 0, []
+        for size in sizes:
+            record_many(size, start=start)
+            append_all()
+            blocks.append(seal_block_if_due(force=True))
+            start += size
+        return blocks
+
+    return seal

@@ -20,13 +20,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def log_of_40(record_many):  # type: ignore[no-untyped-def]
-    record_many(25)
-    append_all()
-    seal_block_if_due(force=True)
-    record_many(15, start=25)
-    append_all()
-    seal_block_if_due(force=True)
+def log_of_40(seal_blocks):  # type: ignore[no-untyped-def]
+    seal_blocks(25, 15)
 
 
 def test_public_key_is_a_note_verifier_key_named_after_the_origin(client, settings):

@@ -7,7 +7,6 @@ from django.db import DatabaseError, connection, transaction
 
 from ledger.db_guard import GUARDED_TABLES, guard_sql, unguard_sql
 from ledger.models import Block, Cosignature, Entry, Witness
-from ledger.services import append_all, seal_block_if_due
 from ledger.verification import verify_ledger
 from portal.tests.factories import InstitutionFactory
 
@@ -15,13 +14,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sealed_log(record_many):  # type: ignore[no-untyped-def]
-    record_many(20)
-    append_all()
-    seal_block_if_due(force=True)
-    record_many(5, start=20)
-    append_all()
-    seal_block_if_due(force=True)
+def sealed_log(seal_blocks):  # type: ignore[no-untyped-def]
+    seal_blocks(20, 5)
 
 
 @pytest.fixture
