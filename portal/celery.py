@@ -28,3 +28,14 @@ def _setup_periodic_tasks(sender: Celery, **kwargs: object) -> None:
     ]
     for seconds, task, name in ledger_timers:
         sender.add_periodic_task(float(seconds), sender.signature(task), name=name)
+    storage_timers = [
+        (settings.STORAGE_REPAIR_SECONDS, "storage.tasks.repair_pending", "storage: repair"),
+        (settings.STORAGE_SCRUB_SECONDS, "storage.tasks.scrub", "storage: scrub every shard"),
+    ]
+    for seconds, task, name in storage_timers:
+        sender.add_periodic_task(float(seconds), sender.signature(task), name=name)
+    sender.add_periodic_task(
+        float(settings.SURVEY_STALE_CHECK_SECONDS),
+        sender.signature("surveys.tasks.rebuild_stale"),
+        name="surveys: rebuild stale result snapshots",
+    )

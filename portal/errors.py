@@ -13,3 +13,13 @@ class DomainError(Exception):
         self.message = message
         self.field = field
         self.code = code
+
+    @property
+    def messages(self) -> list[str]:
+        """Every message to show beside the field (a refused file may have many problems)."""
+        return [self.message]
+
+    @property
+    def details(self) -> list[dict] | None:
+        """Structured detail for API clients, where there is more than the messages."""
+        return None

@@ -28,6 +28,18 @@ class Perm(StrEnum):
     API_DOCS_VIEW = "consortium:api:view"
     LEDGER_VIEW = "ledger:log:view"
     WITNESS_REGISTER = "ledger:witness:register"  # obj: Institution
+    CATALOG_VIEW = "catalog:catalog:view"
+    DATASET_VIEW = "catalog:dataset:view"  # obj: Dataset
+    DATASET_PUBLISH = "catalog:dataset:publish"
+    DATASET_EDIT = "catalog:dataset:edit"  # obj: Dataset (metadata, new version, withdraw)
+    DATASET_PREVIEW = "catalog:dataset:preview"  # obj: Dataset (the first rows)
+    DATASET_MODERATE = "catalog:dataset:moderate"  # obj: Dataset (suspend, restore)
+    SURVEY_VIEW = "surveys:survey:view"
+    SURVEY_MANAGE = "surveys:survey:manage"
+    SURVEY_ANSWER = "surveys:answer:create"  # obj: Survey
+    SURVEY_RESULTS_VIEW = "surveys:results:view"
+    STORAGE_VIEW = "storage:node:view"  # nodes, their health, Table 1
+    STORAGE_MANAGE = "storage:node:manage"  # mark nodes up, down, draining
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,19 @@ def _may_change_membership(actor: Actor, membership: Membership) -> bool:
     return actor.steward_of(membership.institution_id) and membership.user_id != actor.user_id
 
 
+def _may_see_dataset(actor: Actor, dataset: Any) -> bool:
+    # Active listings are the catalog; a withdrawn or suspended one stays visible to its owners
+    # and the moderators, who must be able to explain and restore it.
+    if actor.institution_id == dataset.institution_id or actor.is_moderator:
+        return True
+    return actor.is_participant and dataset.status == "active"
+
+
+def _may_edit_dataset(actor: Actor, dataset: Any) -> bool:
+    # A suspended listing is frozen until a moderator restores it.
+    return actor.institution_id == dataset.institution_id and dataset.status != "suspended"
+
+
 _RULES = {
     Perm.INSTITUTION_VIEW: lambda actor, obj: actor.is_participant,
     Perm.INSTITUTION_CREATE: lambda actor, obj: actor.is_moderator,
@@ -135,12 +160,39 @@ _RULES = {
     # Everyone in the consortium may read the whole ledger: that is what makes it a proof.
     Perm.LEDGER_VIEW: lambda actor, obj: actor.is_participant,
     Perm.WITNESS_REGISTER: lambda actor, obj: actor.steward_of(obj.pk) or actor.is_moderator,
+    Perm.CATALOG_VIEW: lambda actor, obj: actor.is_participant,
+    Perm.DATASET_VIEW: _may_see_dataset,
+    Perm.DATASET_PUBLISH: lambda actor, obj: actor.is_member,
+    Perm.DATASET_EDIT: _may_edit_dataset,
+    Perm.DATASET_PREVIEW: lambda actor, obj: actor.institution_id == obj.institution_id,
+    Perm.DATASET_MODERATE: lambda actor, obj: actor.is_moderator,
+    Perm.SURVEY_VIEW: lambda actor, obj: actor.is_participant,
+    Perm.SURVEY_MANAGE: lambda actor, obj: actor.is_moderator,
+    # People answer for their institution, so only members, and only of the survey's audience.
+    Perm.SURVEY_ANSWER: lambda actor, obj: actor.is_member and obj.is_for(actor.institution_id),
+    Perm.SURVEY_RESULTS_VIEW: lambda actor, obj: actor.is_manager or actor.is_moderator,
+    # Storage health and Table 1 are the consortium's shared infrastructure: everyone in it sees
+    # them; only moderators, who run the consortium, take nodes in and out of service.
+    Perm.STORAGE_VIEW: lambda actor, obj: actor.is_participant,
+    Perm.STORAGE_MANAGE: lambda actor, obj: actor.is_moderator,
 }
 
 _DENIED_MESSAGES = {
+    Perm.CATALOG_VIEW: "Only members of the consortium browse its catalog.",
+    Perm.DATASET_PUBLISH: "Only people of a member institution publish datasets.",
+    Perm.DATASET_EDIT: "Only people of the owning institution change this listing, "
+    "and not while it is suspended.",
+    Perm.DATASET_PREVIEW: "Only the owning institution sees the data itself.",
+    Perm.DATASET_MODERATE: "Only consortium moderators suspend and restore listings.",
     Perm.LEDGER_VIEW: "Only members of the consortium can read the ledger.",
     Perm.WITNESS_REGISTER: "Only a steward of this institution or a moderator registers witnesses.",
     Perm.INSTITUTION_CREATE: "Only consortium moderators add institutions.",
     Perm.MEMBERSHIP_LIST: "Only people of this institution can see its members.",
     Perm.MEMBERSHIP_CHANGE: "Only a steward of this institution can change its other members.",
+    Perm.SURVEY_VIEW: "Only members of the consortium can see its surveys.",
+    Perm.SURVEY_MANAGE: "Only consortium moderators create and edit surveys.",
+    Perm.SURVEY_ANSWER: "Only people of the institutions this survey is for can answer it.",
+    Perm.SURVEY_RESULTS_VIEW: "Only consortium managers and moderators see survey results.",
+    Perm.STORAGE_VIEW: "Only members of the consortium can see storage.",
+    Perm.STORAGE_MANAGE: "Only consortium moderators manage storage nodes.",
 }

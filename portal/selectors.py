@@ -105,6 +105,10 @@ def home_sections(*, user: AbstractBaseUser) -> list[HomeSection]:
                 ],
             )
         )
+    from surveys.selectors import home_sections as survey_sections  # the surveys own these
+
+    # Surveys waiting for a member's answer; the Table 2 dashboard for managers and moderators.
+    sections.extend(survey_sections(user=user))
     return sections
 
 

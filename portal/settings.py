@@ -172,6 +172,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `status`; give each choice set its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "DatasetStatusEnum": "portal.models.catalog.Dataset.Status",
+        "StorageNodeStatusEnum": "storage.models.StorageNode.Status",
+    },
 }
 API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=24 * 30)
 
@@ -231,3 +236,65 @@ LEDGER_BLOCK_MAX_SECONDS = env.float("LEDGER_BLOCK_MAX_SECONDS", default=10.0)
 LEDGER_RESEND_SECONDS = env.float("LEDGER_RESEND_SECONDS", default=10.0)
 LEDGER_VERIFY_SECONDS = env.float("LEDGER_VERIFY_SECONDS", default=3600.0)
 LEDGER_WITNESS_TIMEOUT_SECONDS = env.float("LEDGER_WITNESS_TIMEOUT_SECONDS", default=10.0)
+
+# --- Catalog ---
+CATALOG_MAX_UPLOAD_BYTES = env.int("CATALOG_MAX_UPLOAD_BYTES", default=2 * 1024**3)
+# Files up to this size are checked and stored while the request waits (a bad one gets its
+# problems at once); larger ones go to a Celery task and the page shows its progress.
+CATALOG_SYNC_BYTES = env.int("CATALOG_SYNC_BYTES", default=16 * 1024**2)
+CATALOG_MAX_COLUMNS = env.int("CATALOG_MAX_COLUMNS", default=1000)
+CATALOG_PREVIEW_ROWS = env.int("CATALOG_PREVIEW_ROWS", default=10)
+# Uploads stream to disk here (never held whole in memory), then move to var/uploads/.
+FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(exist_ok=True)
+CATALOG_UPLOAD_DIR = VAR_DIR / "uploads"
+CATALOG_UPLOAD_DIR.mkdir(exist_ok=True)
+
+# --- Surveys ---
+# plotly.js is served from the installed plotly package (surveys/staticfiles.py): no CDN, no
+# copy step, and the browser's plotly.js is always the one the Python package drew the charts for.
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "surveys.staticfiles.PlotlyJsFinder",
+]
+# No group of fewer answers is shown on its own: a privacy rule, so not read from the environment.
+SURVEY_MIN_GROUP = 5
+# A rebuild runs this long after the answer that queued it; the burst's later answers share it.
+SURVEY_REBUILD_DELAY_SECONDS = env.float("SURVEY_REBUILD_DELAY_SECONDS", default=2.0)
+# A queued rebuild not started after this long is presumed lost; the next answer queues another.
+SURVEY_REBUILD_CLAIM_SECONDS = env.float("SURVEY_REBUILD_CLAIM_SECONDS", default=60.0)
+# How often beat rebuilds stale snapshots, so a lost task heals by itself.
+SURVEY_STALE_CHECK_SECONDS = env.float("SURVEY_STALE_CHECK_SECONDS", default=60.0)
+# How many of the latest free-text answers a snapshot keeps (the dashboard says how many in all).
+SURVEY_SNAPSHOT_TEXTS = env.int("SURVEY_SNAPSHOT_TEXTS", default=200)
+
+# --- Storage ---
+# The master key wrapping every object's data key: 32 bytes as base64 or 64 hex digits, or a
+# file holding one. Outside production a missing file is generated (mode 0600); production
+# refuses to store or read without a key (storage/keys.py).
+STORAGE_MASTER_KEY = env.str("STORAGE_MASTER_KEY", default="")
+STORAGE_MASTER_KEY_FILE = env.str(
+    "STORAGE_MASTER_KEY_FILE", default=str(VAR_DIR / "storage-master.key")
+)
+# Keys still accepted for unwrapping while `manage.py storage_rewrap` moves to a new one.
+STORAGE_OLD_MASTER_KEYS = env.list("STORAGE_OLD_MASTER_KEYS", default=[])
+# The new master key for `storage_rewrap` (or pass --new-key-file).
+STORAGE_NEW_MASTER_KEY = env.str("STORAGE_NEW_MASTER_KEY", default="")
+# With no node registered, the first put registers this many local folders under this root.
+STORAGE_NODE_ROOT = env.str("STORAGE_NODE_ROOT", default=str(VAR_DIR / "storage-nodes"))
+STORAGE_LOCAL_NODES = env.int("STORAGE_LOCAL_NODES", default=8)
+# The default code: k data + m parity shards per stripe, each shard on its own node.
+STORAGE_K = env.int("STORAGE_K", default=4)
+STORAGE_M = env.int("STORAGE_M", default=2)
+# Encoded bytes per stripe; 0 is the code's own size (10 MiB for k=4), within 1 % of MDS overhead.
+STORAGE_STRIPE_BYTES = env.int("STORAGE_STRIPE_BYTES", default=0)
+# fsync every shard before a put returns (a put is durable when it says so).
+STORAGE_FSYNC = env.bool("STORAGE_FSYNC", default=True)
+# Threads per process for hashing, encryption and node I/O (all release the GIL); 0: one a core.
+STORAGE_THREADS = env.int("STORAGE_THREADS", default=0)
+STORAGE_SCRUB_SECONDS = env.float("STORAGE_SCRUB_SECONDS", default=24 * 3600.0)
+# How often beat rebuilds shards recorded bad (repairs whose message was lost, nodes marked down).
+STORAGE_REPAIR_SECONDS = env.float("STORAGE_REPAIR_SECONDS", default=300.0)
+# Shard files no row points at are deleted by the scrub once this old (puts in flight are younger).
+STORAGE_ORPHAN_GRACE_SECONDS = env.float("STORAGE_ORPHAN_GRACE_SECONDS", default=3600.0)

@@ -3,7 +3,11 @@ import socket
 from celery import shared_task
 from celery.signals import worker_ready
 
+from portal.catalog.tasks import process_upload
 from portal.services import heartbeat_record
+
+# Celery discovers `tasks` modules of apps only; the catalog is a package inside `portal`.
+__all__ = ["heartbeat", "process_upload"]
 
 
 @shared_task(name="portal.tasks.heartbeat", ignore_result=True)

@@ -13,6 +13,8 @@ urlpatterns = [
     path("institutions/<slug:slug>/", views.institution_detail, name="institution-detail"),
     path("memberships/<int:pk>/role/", views.membership_role, name="membership-role"),
     path("ledger/", include("ledger.urls")),
+    path("catalog/", include("portal.catalog.urls")),
+    path("surveys/", include("surveys.urls")),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -50,6 +50,7 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_MAX_LINKS",
     "CidBuilder",
+    "cid_of_block",
     "cid_of_bytes",
     "cid_of_file",
     "cid_to_str",
@@ -275,6 +276,14 @@ class CidBuilder:
             self._on_node(cid, encoded)
         tsize = len(encoded) + sum(link.tsize for link in links)
         return _Link(cid, tsize, filesize)
+
+
+def cid_of_block(block: bytes | bytearray | memoryview, *, codec: int = CODEC_RAW) -> str:
+    """The CIDv1 text of one block as it is (raw by default, or CODEC_DAG_PB for a node).
+
+    What a content-addressed store files a block under, and checks it against on every read.
+    """
+    return cid_to_str(_cid(1, codec, _multihash_sha256(block)))
 
 
 def cid_of_bytes(data: bytes | bytearray | memoryview) -> str:

@@ -543,8 +543,10 @@ class ZigzagCode:
         parities = _encode_words(words, self.m, width, symbol_size_for(shard_len) // 8)
         return [memoryview(a).cast("B").toreadonly() for a in [*words, *parities]]
 
-    def decode_stripe(self, shards: Sequence[_Buffer | None], length: int) -> bytes:
+    def decode_stripe(self, shards: Sequence[_Buffer | None], length: int) -> bytearray:
         """The original `length` bytes from k+m shards, None where one is missing or corrupt.
+
+        A fresh bytearray, so the caller may decrypt it in place.
 
         Raises `TooFewShardsError` when more than m are None and `ShardLengthError` when a
         shard does not have the length `shard_lengths(length)` gives; nothing is returned
@@ -559,7 +561,7 @@ class ZigzagCode:
                 break
             words = rebuilt[j] if shard is None else shard
             parts.append(memoryview(words).cast("B")[:take])
-        return b"".join(parts)  # the one copy of the stripe's bytes
+        return bytearray().join(parts)  # the one copy of the stripe's bytes
 
 
 # --- Reference implementation -------------------------------------------------------------------

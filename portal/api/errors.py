@@ -19,9 +19,9 @@ from portal.errors import DomainError
 
 def _as_drf(exc: Exception) -> Exception:
     if isinstance(exc, DomainError):
-        if exc.field:
-            return exceptions.ValidationError({exc.field: [exc.message]}, code=exc.code)
-        return exceptions.ValidationError({"non_field_errors": [exc.message]}, code=exc.code)
+        return exceptions.ValidationError(
+            {exc.field or "non_field_errors": exc.messages}, code=exc.code
+        )
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "message_dict"):
             return exceptions.ValidationError(exc.message_dict)
@@ -34,6 +34,7 @@ def _as_drf(exc: Exception) -> Exception:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    details = exc.details if isinstance(exc, DomainError) else None
     exc = _as_drf(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -46,6 +47,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body["fields"] = data if isinstance(data, dict) else {"non_field_errors": data}
         if response.status_code != status.HTTP_400_BAD_REQUEST:
             body["detail"] = str(data)
+        if details:
+            body["problems"] = details
     else:
         detail = getattr(exc, "detail", None)
         body["code"] = getattr(detail, "code", None) or "error"

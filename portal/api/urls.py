@@ -15,4 +15,7 @@ urlpatterns = [
     path("memberships/", views.MembershipListView.as_view(), name="api-memberships"),
     path("memberships/<int:pk>/", views.MembershipDetailView.as_view(), name="api-membership"),
     path("ledger/", include("ledger.api_urls")),
+    path("storage/", include("storage.api_urls")),
+    path("", include("portal.catalog.api_urls")),
+    path("surveys/", include("surveys.api_urls")),
 ]

@@ -5,8 +5,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from portal.catalog.demo import load_demo_datasets
 from portal.lei import lei_with_check_digits
 from portal.models import ConsortiumRole, Institution, Membership
+from surveys.demo import load_demo_survey
 
 INSTITUTIONS = [
     # slug, name, kind, 18-character LEI prefix (made up, completed with real check digits)
@@ -67,6 +69,10 @@ class Command(BaseCommand):
                 )
             for consortium_role in consortium_roles:
                 ConsortiumRole.objects.get_or_create(user=user, role=consortium_role)
+        load_demo_survey()  # the effect survey with the paper's 100 answers (Table 2)
+        # Storage writes files as well as rows, so the listings are published after the cast is
+        # committed, each in its own transaction, like any publication.
+        transaction.on_commit(load_demo_datasets)
         if not options["quiet"]:
             self.stdout.write(f"Demo logins (password: {settings.DEMO_PASSWORD}):")
             for username, first, last, slug, role, consortium_roles in CAST:

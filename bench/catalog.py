@@ -1,0 +1,275 @@
+"""Catalog benchmark: publishing speed and memory, and the catalog's latency at 100,000 listings.
+
+- publish: a generated loans CSV of BENCH_CATALOG_SIZES MiB (default "100,1024") goes through
+  the real path (check + store + listing) in a child process; beside it, the raw storage put of
+  the same file in another child (the ratio), each with its peak RSS.
+- catalog: BENCH_CATALOG_LISTINGS listings (default 100000) in the database, then p50/p99 of
+  the catalog page and the list endpoint (plain, a text search, a facet filter).
+SQLite in a temporary folder; PostgreSQL too when DATABASE_URL points at one (scratch database).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES_MIB = [int(s) for s in os.environ.get("BENCH_CATALOG_SIZES", "100,1024").split(",") if s]
+LISTINGS = int(os.environ.get("BENCH_CATALOG_LISTINGS", "100000"))
+MiB = 1024 * 1024
+
+
+def _make_csv(path: Path, mib: int) -> None:
+    from portal.catalog.synthetic import loans
+
+    chunk = loans(random.Random(1), 20_000)
+    header, body = chunk.split(b"\n", 1)
+    with path.open("wb") as out:
+        out.write(header + b"\n")
+        while out.tell() < mib * MiB:
+            out.write(body)
+
+
+def _peak_rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def child_publish(path: str, mode: str) -> None:
+    """Runs in a child process: one publish (or raw put), prints JSON with time and peak RSS."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+
+    from portal.catalog import services
+    from portal.models import DatasetUpload
+
+    size = Path(path).stat().st_size
+    began = time.perf_counter()
+    if mode == "put":
+        from storage.services import object_put
+
+        with open(path, "rb") as stream:
+            object_put(stream)
+    else:
+        user = get_user_model().objects.get(username="nina")
+        upload = DatasetUpload.objects.create(
+            institution_id=user.membership.institution_id,
+            metadata={
+                "title": "bench",
+                "description": "bench",
+                "category": "loans",
+                "sensitivity": "internal",
+                "terms": "bench",
+                "tags": [],
+            },
+            file_name="bench.csv",
+            size_bytes=size,
+            progress_total=size,
+            created_by=user,
+        )
+        shutil.copyfile(path, services.upload_path(upload))
+        began = time.perf_counter()  # the copy above stands for the upload, not the publish
+        done = services.upload_process(upload_id=str(upload.pk))
+        assert done.state == "ready", done.problems
+    seconds = time.perf_counter() - began
+    print(json.dumps({"mib_s": size / MiB / seconds, "rss": _peak_rss_mib()}))
+
+
+def _run_child(env: dict, path: Path, mode: str) -> dict:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from bench.catalog import child_publish; child_publish({str(path)!r}, {mode!r})",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _fill_catalog(n: int) -> None:
+    from django.contrib.auth import get_user_model
+
+    from portal.models import Dataset, DatasetVersion, Institution, Tag
+
+    rng = random.Random(5)
+    institutions = list(Institution.objects.all())
+    user = get_user_model().objects.get(username="nina")
+    tags = [Tag.objects.get_or_create(name=f"tag{i}")[0] for i in range(40)]
+    words = ["loans", "cards", "claims", "scores", "payments", "retail", "sme", "fraud", "risk"]
+    cats = [c for c, _ in Dataset.Category.choices]
+    sens = [s for s, _ in Dataset.Sensitivity.choices]
+    batch = 5000
+    for start in range(0, n, batch):
+        rows = []
+        for i in range(start, min(n, start + batch)):
+            title = f"{rng.choice(words).title()} dataset {i}"
+            columns = [f"col_{rng.randrange(500)}" for _ in range(6)]
+            rows.append(
+                Dataset(
+                    institution=rng.choice(institutions),
+                    title=title,
+                    description=f"Synthetic listing {i} about {rng.choice(words)}.",
+                    category=rng.choice(cats),
+                    sensitivity=rng.choice(sens),
+                    terms="bench",
+                    search_text=f"{title}\n{' '.join(columns)}",
+                    created_by=user,
+                )
+            )
+        made = Dataset.objects.bulk_create(rows)
+        versions = DatasetVersion.objects.bulk_create(
+            [
+                DatasetVersion(
+                    dataset=d,
+                    number=1,
+                    object_id="00000000-0000-0000-0000-000000000000",
+                    cid="bafk-bench",
+                    size_bytes=1000,
+                    row_count=10,
+                    columns=[{"name": "a", "type": "text", "null_count": 0}],
+                    created_by=user,
+                )
+                for d in made
+            ]
+        )
+        for d, v in zip(made, versions, strict=True):
+            d.current_version = v
+        Dataset.objects.bulk_update(made, ["current_version"])
+        Through = Dataset.tags.through
+        Through.objects.bulk_create(
+            [Through(dataset_id=d.pk, tag_id=rng.choice(tags).pk) for d in made]
+        )
+
+
+def _latency(client, url: str, n: int = 60, **headers: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    client.get(url, **headers)
+    times = []
+    for _ in range(n):
+        began = time.perf_counter()
+        response = client.get(url, **headers)
+        times.append((time.perf_counter() - began) * 1000)
+        assert response.status_code == 200, response.status_code
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(0.99 * len(times)))]
+
+
+def child_catalog(engine: str) -> None:
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    _fill_catalog(LISTINGS)
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="nina"))
+    for name, url in [
+        ("page", "/catalog/"),
+        ("page search", "/catalog/?search=loans"),
+        ("page facet", "/catalog/?category=loans&sensitivity=internal"),
+        ("api", "/api/v1/datasets/"),
+        ("api search", "/api/v1/datasets/?search=col_42"),
+        ("api facet", "/api/v1/datasets/?category=cards&tag=tag7"),
+    ]:
+        p50, p99 = _latency(client, url)
+        print(
+            f"catalog.{name.replace(' ', '.')} ({engine}, {LISTINGS} listings): "
+            f"p50 {p50:.0f} ms, p99 {p99:.0f} ms (goal p99 < 150 ms)",
+            flush=True,
+        )
+
+
+def _setup_env(engine: str, url: str | None) -> tuple[dict, Path]:
+    var_dir = Path(tempfile.mkdtemp(prefix="bizi-bench-catalog-"))
+    env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="portal.settings")
+    env.pop("DATABASE_URL", None)
+    if url:
+        env["DATABASE_URL"] = url
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "load_demo", "--quiet"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return env, var_dir
+
+
+def main() -> None:
+    from bench import catalog_check
+
+    catalog_check.main()  # checking alone, then the whole publish path below
+    targets = [("sqlite", None)]
+    pg = os.environ.get("DATABASE_URL", "")
+    if pg.startswith("postgres"):
+        targets.append(("postgresql", pg.rsplit("/", 1)[0] + "/bizi_bench_catalog"))
+    data_dir = Path(tempfile.mkdtemp(prefix="bizi-bench-csv-"))
+    try:
+        files = {}
+        for mib in SIZES_MIB:
+            files[mib] = data_dir / f"loans-{mib}.csv"
+            _make_csv(files[mib], mib)
+        for engine, url in targets:
+            if url:
+                _psql(pg, "DROP DATABASE IF EXISTS bizi_bench_catalog")
+                _psql(pg, "CREATE DATABASE bizi_bench_catalog")
+            env, var_dir = _setup_env(engine, url)
+            try:
+                for mib, path in files.items():
+                    if engine == "postgresql" and mib > 100:
+                        continue  # the database does little in a publish; one size shows it
+                    put = _run_child(env, path, "put")
+                    publish = _run_child(env, path, "publish")
+                    ratio = publish["mib_s"] / put["mib_s"]
+                    print(
+                        f"catalog.publish ({engine}) size={mib}MiB: {publish['mib_s']:.0f} MiB/s, "
+                        f"peak RSS {publish['rss']:.0f} MiB (storage put {put['mib_s']:.0f} MiB/s, "
+                        f"peak RSS {put['rss']:.0f} MiB; ratio {ratio:.2f}; "
+                        "goal >= 100 MiB/s, flat memory)",
+                        flush=True,
+                    )
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-c",
+                        f"from bench.catalog import child_catalog; child_catalog({engine!r})",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    check=True,
+                )
+            finally:
+                shutil.rmtree(var_dir, ignore_errors=True)
+                if url:
+                    _psql(pg, "DROP DATABASE IF EXISTS bizi_bench_catalog")
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _psql(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The dataset catalog: publishing, versions, listings and their search."""

@@ -1,0 +1,423 @@
+"""State changes of the catalog: publish, version, edit, withdraw, suspend, restore.
+
+A file becomes a listing in three steps: it is received (streamed to disk by the upload
+handler and moved under CATALOG_UPLOAD_DIR), checked (portal.catalog.csvcheck), and stored
+(storage.services). Small files go through all three while the request waits; larger ones are
+handed to a Celery task after the first, and the page follows the upload's state. Either way
+a file that fails leaves nothing behind: no shards, no listing, no version, no ledger event.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from ledger.services import record_event
+from portal.catalog.csvcheck import CsvReport, check_csv
+from portal.errors import DomainError
+from portal.models import Dataset, DatasetUpload, DatasetVersion, Tag
+from portal.permissions import Perm, actor_for, require
+
+log = logging.getLogger(__name__)
+
+METADATA_FIELDS = ("title", "description", "category", "sensitivity", "terms", "tags")
+
+
+class CsvRejected(DomainError):
+    """The file is not a CSV the catalog can take; `problems` says where and why."""
+
+    def __init__(self, problems: list[dict[str, Any]], more: int) -> None:
+        first = problems[0]["message"] if problems else "The file was refused."
+        super().__init__(first, field="file", code="bad_csv")
+        self.problems = problems
+        self.more = more
+
+    @property
+    def messages(self) -> list[str]:
+        lines = [p["text"] for p in self.problems]
+        if self.more:
+            lines.append(f"…and {self.more} more problems.")
+        return lines
+
+    @property
+    def details(self) -> list[dict[str, Any]]:
+        return [{k: p[k] for k in ("line", "column", "message")} for p in self.problems]
+
+
+def _problem_dicts(report: CsvReport) -> list[dict[str, Any]]:
+    return [
+        {"line": p.line, "column": p.column, "message": p.message, "text": str(p)}
+        for p in report.problems
+    ]
+
+
+def _clean_tags(tags: Iterable[str]) -> list[str]:
+    cleaned = []
+    for tag in tags:
+        tag = tag.strip().lower()
+        if tag and tag not in cleaned:
+            if len(tag) > 40:
+                raise DomainError(
+                    f"The tag “{tag[:40]}…” is longer than 40 characters.", field="tags"
+                )
+            cleaned.append(tag)
+    if len(cleaned) > 20:
+        raise DomainError("A listing takes at most 20 tags.", field="tags")
+    return cleaned
+
+
+def _search_text(dataset: Dataset, tags: list[str], columns: list[str]) -> str:
+    return "\n".join([dataset.title, dataset.description, " ".join(tags), " ".join(columns)])
+
+
+def _receive(upload_file: UploadedFile, upload_id: Any) -> Path:
+    """Move (or stream-copy) the uploaded file under CATALOG_UPLOAD_DIR."""
+    target = Path(settings.CATALOG_UPLOAD_DIR) / f"{upload_id}.csv"
+    temporary = getattr(upload_file, "temporary_file_path", None)
+    if temporary is not None:
+        shutil.move(temporary(), target)
+    else:
+        with target.open("wb") as out:
+            for chunk in upload_file.chunks():
+                out.write(chunk)
+    return target
+
+
+def upload_path(upload: DatasetUpload) -> Path:
+    return Path(settings.CATALOG_UPLOAD_DIR) / f"{upload.id}.csv"
+
+
+def dataset_upload_start(
+    *,
+    user: AbstractBaseUser,
+    upload_file: UploadedFile,
+    metadata: dict[str, Any] | None = None,
+    dataset: Dataset | None = None,
+) -> DatasetUpload:
+    """Receive a CSV for a new listing (`metadata`) or a new version of `dataset`.
+
+    Files up to CATALOG_SYNC_BYTES are checked and stored before this returns (CsvRejected if
+    the file is bad); larger ones are queued and the returned upload reports progress.
+    """
+    actor = actor_for(user)
+    if dataset is None:
+        require(user, Perm.DATASET_PUBLISH)
+    else:
+        require(user, Perm.DATASET_EDIT, dataset)
+    if upload_file.size is not None and upload_file.size > settings.CATALOG_MAX_UPLOAD_BYTES:
+        raise DomainError(
+            f"The file is larger than the limit of {settings.CATALOG_MAX_UPLOAD_BYTES:,} bytes.",
+            field="file",
+        )
+    upload = DatasetUpload(
+        institution_id=dataset.institution_id if dataset else actor.institution_id,
+        dataset=dataset,
+        metadata=metadata or {},
+        file_name=(upload_file.name or "upload.csv")[:255],
+        size_bytes=upload_file.size or 0,
+        created_by=user,
+    )
+    path = _receive(upload_file, upload.id)
+    upload.size_bytes = path.stat().st_size
+    upload.progress_total = upload.size_bytes
+    if upload.size_bytes <= settings.CATALOG_SYNC_BYTES:
+        try:
+            report = _check(upload, path)
+            if not report.ok:
+                raise CsvRejected(_problem_dicts(report), report.more_problems)
+            upload.save()
+            try:
+                _store(upload, path, report)
+            except Exception:
+                upload.delete()  # all or nothing: no trace of a file that did not make it
+                raise
+        finally:
+            path.unlink(missing_ok=True)
+        upload.refresh_from_db()
+        return upload
+    upload.save()
+    from portal.catalog.tasks import process_upload
+
+    transaction.on_commit(lambda: process_upload.delay(str(upload.id)))
+    return upload
+
+
+def _check(upload: DatasetUpload, path: Path, *, report_progress: bool = False) -> CsvReport:
+    last_saved = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        # At most a few writes a second: progress is for people, not for the database.
+        now = timezone.now().timestamp()
+        if report_progress and now - last_saved[0] > 0.3:
+            last_saved[0] = now
+            DatasetUpload.objects.filter(pk=upload.pk).update(
+                progress_done=done, progress_total=total, updated_at=timezone.now()
+            )
+
+    return check_csv(path, max_columns=settings.CATALOG_MAX_COLUMNS, progress=progress)
+
+
+def upload_process(*, upload_id: str) -> DatasetUpload:
+    """Check and store a queued upload (the Celery task's body). Safe to run twice."""
+    with transaction.atomic():
+        upload = DatasetUpload.objects.select_for_update().get(pk=upload_id)
+        if upload.finished:
+            return upload
+        DatasetUpload.objects.filter(pk=upload.pk).update(
+            state=DatasetUpload.State.CHECKING, updated_at=timezone.now()
+        )
+    path = upload_path(upload)
+    if not path.exists():
+        return _fail(
+            upload,
+            [
+                {
+                    "line": None,
+                    "column": None,
+                    "message": "The uploaded file is "
+                    "gone (the server restarted before it was checked); please upload "
+                    "it again.",
+                    "text": "The uploaded file is gone; please upload it again.",
+                }
+            ],
+            0,
+        )
+    try:
+        report = _check(upload, path, report_progress=True)
+        if not report.ok:
+            return _fail(upload, _problem_dicts(report), report.more_problems)
+        DatasetUpload.objects.filter(pk=upload.pk).update(
+            state=DatasetUpload.State.STORING,
+            progress_done=upload.size_bytes,
+            updated_at=timezone.now(),
+        )
+        _store(upload, path, report)
+    finally:
+        path.unlink(missing_ok=True)
+    upload.refresh_from_db()
+    return upload
+
+
+def _fail(upload: DatasetUpload, problems: list[dict[str, Any]], more: int) -> DatasetUpload:
+    DatasetUpload.objects.filter(pk=upload.pk).update(
+        state=DatasetUpload.State.FAILED,
+        problems=problems,
+        more_problems=more,
+        updated_at=timezone.now(),
+    )
+    upload_path(upload).unlink(missing_ok=True)
+    upload.refresh_from_db()
+    return upload
+
+
+def _store(upload: DatasetUpload, path: Path, report: CsvReport) -> DatasetVersion:
+    """Store the checked file, then make the listing or version in one transaction.
+
+    If the transaction fails, the stored object is deleted again: storage is not part of the
+    database transaction, so it is undone by hand.
+    """
+    from storage.services import object_delete, object_put
+
+    with path.open("rb") as stream:
+        stored = object_put(stream)
+    try:
+        with transaction.atomic():
+            version = _make_version(upload, stored, report)
+    except Exception:
+        object_delete(stored.id)
+        raise
+    return version
+
+
+def _make_version(upload: DatasetUpload, stored: Any, report: CsvReport) -> DatasetVersion:
+    user = upload.created_by
+    columns = [{"name": c.name, "type": c.type, "null_count": c.null_count} for c in report.columns]
+    now = timezone.now()
+    if upload.dataset_id is None:
+        meta = upload.metadata
+        tags = _clean_tags(meta.get("tags", []))
+        dataset = Dataset(
+            institution_id=upload.institution_id,
+            title=meta["title"],
+            description=meta["description"],
+            category=meta["category"],
+            sensitivity=meta["sensitivity"],
+            terms=meta["terms"],
+            created_by=user,
+            created_at=now,
+            updated_at=now,
+        )
+        dataset.full_clean(exclude=["current_version", "search_text"])
+        dataset.save()
+        kind, number = "dataset.published", 1
+    else:
+        dataset = Dataset.objects.select_for_update().get(pk=upload.dataset_id)
+        require(user, Perm.DATASET_EDIT, dataset)
+        tags = list(dataset.tags.values_list("name", flat=True))
+        kind = "dataset.versioned"
+        number = (
+            dataset.versions.order_by("-number").values_list("number", flat=True).first() or 0
+        ) + 1
+    version = DatasetVersion.objects.create(
+        dataset=dataset,
+        number=number,
+        object_id=stored.id,
+        cid=stored.cid,
+        size_bytes=report.size_bytes,
+        row_count=report.row_count,
+        columns=columns,
+        line_endings=report.line_endings,
+        had_bom=report.had_bom,
+        created_by=user,
+        created_at=now,
+    )
+    if upload.dataset_id is None:
+        dataset.tags.set([Tag.objects.get_or_create(name=t)[0] for t in tags])
+    dataset.current_version = version
+    dataset.updated_at = now
+    dataset.search_text = _search_text(dataset, tags, [c["name"] for c in columns])
+    dataset.save(update_fields=["current_version", "updated_at", "search_text"])
+    DatasetUpload.objects.filter(pk=upload.pk).update(
+        dataset=dataset, version=version, state=DatasetUpload.State.READY, updated_at=now
+    )
+    record_event(kind, user, _subject(dataset, version))
+    return version
+
+
+def _subject(dataset: Dataset, version: DatasetVersion | None = None, **extra: Any) -> dict:
+    subject: dict[str, Any] = {"dataset": str(dataset.pk), "title": dataset.title}
+    if version is not None:
+        subject.update(
+            {
+                "version": version.number,
+                "root_cid": version.cid,
+                "rows": version.row_count,
+                "bytes": version.size_bytes,
+                "columns": version.column_names,
+            }
+        )
+    subject.update(extra)
+    return subject
+
+
+@dataclass(frozen=True)
+class MetadataChange:
+    title: str | None = None
+    description: str | None = None
+    category: str | None = None
+    sensitivity: str | None = None
+    terms: str | None = None
+    tags: list[str] | None = None
+
+
+@transaction.atomic
+def dataset_update(*, user: AbstractBaseUser, dataset: Dataset, change: MetadataChange) -> Dataset:
+    dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    require(user, Perm.DATASET_EDIT, dataset)
+    changed = {}
+    for field in ("title", "description", "category", "sensitivity", "terms"):
+        value = getattr(change, field)
+        if value is not None and value != getattr(dataset, field):
+            setattr(dataset, field, value)
+            changed[field] = value
+    tags = list(dataset.tags.values_list("name", flat=True))
+    if change.tags is not None:
+        new_tags = _clean_tags(change.tags)
+        if sorted(new_tags) != sorted(tags):
+            tags = new_tags
+            dataset.tags.set([Tag.objects.get_or_create(name=t)[0] for t in tags])
+            changed["tags"] = tags
+    if not changed:
+        return dataset
+    dataset.full_clean(exclude=["current_version", "search_text"])
+    columns = dataset.current_version.column_names if dataset.current_version else []
+    dataset.search_text = _search_text(dataset, tags, columns)
+    dataset.updated_at = timezone.now()
+    dataset.save()
+    # Metadata edits are not among the ledger's kinds; the listing's history shows versions,
+    # withdrawal and moderation, which is what a grant depends on.
+    return dataset
+
+
+def _set_status(
+    *,
+    user: AbstractBaseUser,
+    dataset: Dataset,
+    status: str,
+    reason: str,
+    kind: str | None,
+    perm: Perm,
+    allowed_from: tuple[str, ...],
+    verb: str,
+) -> Dataset:
+    dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    require(user, perm, dataset)
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(f"Say why the listing is {verb}.", field="reason")
+    if dataset.status not in allowed_from:
+        raise DomainError(
+            f"The listing is {dataset.get_status_display().lower()}; it cannot be {verb}.",
+            field="status",
+            code="conflict",
+        )
+    dataset.status = status
+    dataset.status_reason = reason[:2000]
+    dataset.updated_at = timezone.now()
+    dataset.save(update_fields=["status", "status_reason", "updated_at"])
+    if kind:
+        record_event(kind, user, _subject(dataset, reason=reason))
+    return dataset
+
+
+@transaction.atomic
+def dataset_withdraw(*, user: AbstractBaseUser, dataset: Dataset, reason: str) -> Dataset:
+    """The owner takes a listing off the catalog: no new requests; existing grants stand."""
+    return _set_status(
+        user=user,
+        dataset=dataset,
+        status=Dataset.Status.WITHDRAWN,
+        reason=reason,
+        kind="dataset.withdrawn",
+        perm=Perm.DATASET_EDIT,
+        allowed_from=(Dataset.Status.ACTIVE,),
+        verb="withdrawn",
+    )
+
+
+@transaction.atomic
+def dataset_suspend(*, user: AbstractBaseUser, dataset: Dataset, reason: str) -> Dataset:
+    return _set_status(
+        user=user,
+        dataset=dataset,
+        status=Dataset.Status.SUSPENDED,
+        reason=reason,
+        kind="dataset.suspended",
+        perm=Perm.DATASET_MODERATE,
+        allowed_from=(Dataset.Status.ACTIVE, Dataset.Status.WITHDRAWN),
+        verb="suspended",
+    )
+
+
+@transaction.atomic
+def dataset_restore(*, user: AbstractBaseUser, dataset: Dataset, reason: str) -> Dataset:
+    return _set_status(
+        user=user,
+        dataset=dataset,
+        status=Dataset.Status.ACTIVE,
+        reason=reason,
+        kind="dataset.restored",
+        perm=Perm.DATASET_MODERATE,
+        allowed_from=(Dataset.Status.SUSPENDED,),
+        verb="restored",
+    )
