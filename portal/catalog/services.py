@@ -9,9 +9,12 @@ a file that fails leaves nothing behind: no shards, no listing, no version, no l
 
 from __future__ import annotations
 
+import io
 import logging
 import shutil
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,7 +135,7 @@ def dataset_upload_start(
     upload.progress_total = upload.size_bytes
     if upload.size_bytes <= settings.CATALOG_SYNC_BYTES:
         try:
-            report = _check(upload, path)
+            report = _check(path)
             if not report.ok:
                 raise CsvRejected(_problem_dicts(report), report.more_problems)
             upload.save()
@@ -152,19 +155,8 @@ def dataset_upload_start(
     return upload
 
 
-def _check(upload: DatasetUpload, path: Path, *, report_progress: bool = False) -> CsvReport:
-    last_saved = [0.0]
-
-    def progress(done: int, total: int) -> None:
-        # At most a few writes a second: progress is for people, not for the database.
-        now = timezone.now().timestamp()
-        if report_progress and now - last_saved[0] > 0.3:
-            last_saved[0] = now
-            DatasetUpload.objects.filter(pk=upload.pk).update(
-                progress_done=done, progress_total=total, updated_at=timezone.now()
-            )
-
-    return check_csv(path, max_columns=settings.CATALOG_MAX_COLUMNS, progress=progress)
+def _check(path: Path) -> CsvReport:
+    return check_csv(path, max_columns=settings.CATALOG_MAX_COLUMNS)
 
 
 def upload_process(*, upload_id: str) -> DatasetUpload:
@@ -193,19 +185,90 @@ def upload_process(*, upload_id: str) -> DatasetUpload:
             0,
         )
     try:
-        report = _check(upload, path, report_progress=True)
-        if not report.ok:
-            return _fail(upload, _problem_dicts(report), report.more_problems)
         DatasetUpload.objects.filter(pk=upload.pk).update(
-            state=DatasetUpload.State.STORING,
-            progress_done=upload.size_bytes,
-            updated_at=timezone.now(),
+            state=DatasetUpload.State.STORING, updated_at=timezone.now()
         )
-        _store(upload, path, report)
+        outcome = _check_while_storing(upload, path)
+        if not outcome.report.ok:
+            return _fail(upload, _problem_dicts(outcome.report), outcome.report.more_problems)
+        _store(upload, path, outcome.report, stored=outcome.stored)
     finally:
         path.unlink(missing_ok=True)
     upload.refresh_from_db()
     return upload
+
+
+class _Cancelled(Exception):
+    pass
+
+
+@dataclass
+class _Outcome:
+    report: CsvReport
+    stored: Any
+
+
+class _WatchedReader(io.RawIOBase):
+    """Hands the file to storage while reporting progress and stopping if the check failed."""
+
+    def __init__(self, raw: io.BufferedReader, on_read: Callable[[int], bool]) -> None:
+        self.raw = raw
+        self.on_read = on_read
+        self.done = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.raw.readinto(buffer)
+        self.done += n or 0
+        if not self.on_read(self.done):
+            raise _Cancelled
+        return n or 0
+
+
+def _check_while_storing(upload: DatasetUpload, path: Path) -> _Outcome:
+    """Check the file and store it at the same time, on both cores.
+
+    The check (pyarrow, no database) runs in a thread; storing stays in this thread because
+    it writes rows. If the check finds a problem, storing stops and what was stored is
+    deleted, so a bad file still leaves nothing behind; a good one is stored by the time it
+    is known to be good.
+    """
+    from storage.services import object_delete, object_put
+
+    checked = [0]
+    saved_at = [0.0]
+
+    def on_read(stored_bytes: int) -> bool:
+        if report_future.done() and not report_future.result().ok:
+            return False
+        now = time.monotonic()
+        if now - saved_at[0] > 0.3:  # progress is for people: a few writes a second at most
+            saved_at[0] = now
+            DatasetUpload.objects.filter(pk=upload.pk).update(
+                progress_done=min(checked[0], stored_bytes), updated_at=timezone.now()
+            )
+        return True
+
+    def progress(done: int, total: int) -> None:
+        checked[0] = done
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-check") as pool:
+        report_future = pool.submit(
+            check_csv, path, max_columns=settings.CATALOG_MAX_COLUMNS, progress=progress
+        )
+        stored = None
+        try:
+            with path.open("rb") as raw:
+                stored = object_put(_WatchedReader(raw, on_read))
+        except _Cancelled:
+            stored = None
+        report = report_future.result()
+    if not report.ok and stored is not None:
+        object_delete(stored.id)
+        stored = None
+    return _Outcome(report=report, stored=stored)
 
 
 def _fail(upload: DatasetUpload, problems: list[dict[str, Any]], more: int) -> DatasetUpload:
@@ -220,7 +283,9 @@ def _fail(upload: DatasetUpload, problems: list[dict[str, Any]], more: int) -> D
     return upload
 
 
-def _store(upload: DatasetUpload, path: Path, report: CsvReport) -> DatasetVersion:
+def _store(
+    upload: DatasetUpload, path: Path, report: CsvReport, *, stored: Any = None
+) -> DatasetVersion:
     """Store the checked file, then make the listing or version in one transaction.
 
     If the transaction fails, the stored object is deleted again: storage is not part of the
@@ -228,8 +293,9 @@ def _store(upload: DatasetUpload, path: Path, report: CsvReport) -> DatasetVersi
     """
     from storage.services import object_delete, object_put
 
-    with path.open("rb") as stream:
-        stored = object_put(stream)
+    if stored is None:
+        with path.open("rb") as stream:
+            stored = object_put(stream)
     try:
         with transaction.atomic():
             version = _make_version(upload, stored, report)
