@@ -262,3 +262,11 @@ def _flush_through_ledger_guard():  # type: ignore[no-untyped-def]
     ops_class.sql_flush = sql_flush
     yield
     ops_class.sql_flush = original
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():  # type: ignore[no-untyped-def]
+    """Each test starts with an empty cache, as its database starts empty."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -7,14 +7,16 @@ GROUPS = {
     "web": "bench.web",
     "ledger": "bench.ledger",
     "catalog": "bench.catalog",
+    "access": "bench.access",
     "storage": "bench.storage_suite",  # storage-codec, then storage-io
     "storage-codec": "bench.storage_codec",
     "storage-io": "bench.storage_io",
     "survey": "bench.survey",
+    "dashboards": "bench.dashboards",
 }
 
 # What `make bench` runs; the finer groups above are for running one part alone.
-DEFAULT = ["web", "ledger", "storage", "catalog", "survey"]
+DEFAULT = ["web", "ledger", "storage", "catalog", "access", "survey", "dashboards"]
 
 
 def main(argv: list[str]) -> int:

@@ -1,6 +1,6 @@
 """Catalog benchmark: publishing speed and memory, and the catalog's latency at 100,000 listings.
 
-- publish: a generated loans CSV of BENCH_CATALOG_SIZES MiB (default "100,1024") goes through
+- publish: a generated loans CSV of BENCH_PUBLISH_SIZES MiB (default "100,1024") goes through
   the real path (check + store + listing) in a child process; beside it, the raw storage put of
   the same file in another child (the ratio), each with its peak RSS.
 - catalog: BENCH_CATALOG_LISTINGS listings (default 100000) in the database, then p50/p99 of
@@ -21,8 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.scratch import engines, scratch_database
+
 ROOT = Path(__file__).resolve().parent.parent
-SIZES_MIB = [int(s) for s in os.environ.get("BENCH_CATALOG_SIZES", "100,1024").split(",") if s]
+SIZES_MIB = [int(s) for s in os.environ.get("BENCH_PUBLISH_SIZES", "100,1024").split(",") if s]
 LISTINGS = int(os.environ.get("BENCH_CATALOG_LISTINGS", "100000"))
 MiB = 1024 * 1024
 
@@ -217,58 +219,47 @@ def main() -> None:
     from bench import catalog_check
 
     catalog_check.main()  # checking alone, then the whole publish path below
-    targets = [("sqlite", None)]
-    pg = os.environ.get("DATABASE_URL", "")
-    if pg.startswith("postgres"):
-        targets.append(("postgresql", pg.rsplit("/", 1)[0] + "/bizi_bench_catalog"))
     data_dir = Path(tempfile.mkdtemp(prefix="bizi-bench-csv-"))
     try:
         files = {}
         for mib in SIZES_MIB:
             files[mib] = data_dir / f"loans-{mib}.csv"
             _make_csv(files[mib], mib)
-        for engine, url in targets:
-            if url:
-                _psql(pg, "DROP DATABASE IF EXISTS bizi_bench_catalog")
-                _psql(pg, "CREATE DATABASE bizi_bench_catalog")
-            env, var_dir = _setup_env(engine, url)
-            try:
-                for mib, path in files.items():
-                    if engine == "postgresql" and mib > 100:
-                        continue  # the database does little in a publish; one size shows it
-                    put = _run_child(env, path, "put")
-                    publish = _run_child(env, path, "publish")
-                    ratio = publish["mib_s"] / put["mib_s"]
-                    print(
-                        f"catalog.publish ({engine}) size={mib}MiB: {publish['mib_s']:.0f} MiB/s, "
-                        f"peak RSS {publish['rss']:.0f} MiB (storage put {put['mib_s']:.0f} MiB/s, "
-                        f"peak RSS {put['rss']:.0f} MiB; ratio {ratio:.2f}; "
-                        "goal >= 100 MiB/s, flat memory)",
-                        flush=True,
-                    )
-                subprocess.run(
-                    [
-                        sys.executable,
-                        "-c",
-                        f"from bench.catalog import child_catalog; child_catalog({engine!r})",
-                    ],
-                    cwd=ROOT,
-                    env=env,
-                    check=True,
-                )
-            finally:
-                shutil.rmtree(var_dir, ignore_errors=True)
-                if url:
-                    _psql(pg, "DROP DATABASE IF EXISTS bizi_bench_catalog")
+        for engine, url in engines("bizi_bench_catalog"):
+            with scratch_database(url):
+                _run_engine(engine, url, files)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def _psql(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)
+def _run_engine(engine: str, url: str | None, files: dict[int, Path]) -> None:
+    env, var_dir = _setup_env(engine, url)
+    try:
+        for mib, path in files.items():
+            if engine == "postgresql" and mib > 100:
+                continue  # the database does little in a publish; one size shows it
+            put = _run_child(env, path, "put")
+            publish = _run_child(env, path, "publish")
+            ratio = publish["mib_s"] / put["mib_s"]
+            print(
+                f"catalog.publish ({engine}) size={mib}MiB: {publish['mib_s']:.0f} MiB/s, "
+                f"peak RSS {publish['rss']:.0f} MiB (storage put {put['mib_s']:.0f} MiB/s, "
+                f"peak RSS {put['rss']:.0f} MiB; ratio {ratio:.2f}; "
+                "goal >= 100 MiB/s, flat memory)",
+                flush=True,
+            )
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"from bench.catalog import child_catalog; child_catalog({engine!r})",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,9 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere, without installi
 from portal.catalog.csvcheck import BLOCK_SIZE, check_csv  # noqa: E402 - needs the path set above
 
 MIB = 1 << 20
-SIZES_MIB = [int(s) for s in os.environ.get("BENCH_CATALOG_SIZES", "100 300").split()]
+SIZES_MIB = [
+    int(s) for s in os.environ.get("BENCH_CHECK_SIZES", "100 300").replace(",", " ").split()
+]
 REPEATS = int(os.environ.get("BENCH_CATALOG_REPEATS", "3"))
 
 PURPOSES = [

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.scratch import engines, scratch_database
+
 ROOT = Path(__file__).resolve().parent.parent
 SEAL_EVENTS = int(os.environ.get("BENCH_LEDGER_SEAL", "100000"))
 SIZES = [int(s) for s in os.environ.get("BENCH_LEDGER_SIZES", "10000,100000,1000000").split(",")]
@@ -140,37 +142,23 @@ def _child(engine: str) -> None:
 
 
 def main() -> None:
-    targets = [("sqlite", None)]
-    pg = os.environ.get("DATABASE_URL", "")
-    if pg.startswith("postgres"):
-        targets.append(("postgresql", pg.rsplit("/", 1)[0] + "/bizi_bench_ledger"))
-    for engine, url in targets:
+    for engine, url in engines("bizi_bench_ledger"):
         var_dir = Path(tempfile.mkdtemp(prefix="bizi-bench-ledger-"))
         env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="portal.settings")
         env.pop("DATABASE_URL", None)
         if url:
             env["DATABASE_URL"] = url
-            _psql(pg, "DROP DATABASE IF EXISTS bizi_bench_ledger")
-            _psql(pg, "CREATE DATABASE bizi_bench_ledger")
         # Each engine in a child process, so settings (and the database) are its own.
         try:
-            subprocess.run(
-                [sys.executable, "-c", f"from bench.ledger import _child; _child({engine!r})"],
-                cwd=ROOT,
-                env=env,
-                check=True,
-            )
+            with scratch_database(url):
+                subprocess.run(
+                    [sys.executable, "-c", f"from bench.ledger import _child; _child({engine!r})"],
+                    cwd=ROOT,
+                    env=env,
+                    check=True,
+                )
         finally:
             shutil.rmtree(var_dir, ignore_errors=True)
-            if url:
-                _psql(pg, "DROP DATABASE IF EXISTS bizi_bench_ledger")
-
-
-def _psql(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)
 
 
 if __name__ == "__main__":

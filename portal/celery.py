@@ -39,3 +39,8 @@ def _setup_periodic_tasks(sender: Celery, **kwargs: object) -> None:
         sender.signature("surveys.tasks.rebuild_stale"),
         name="surveys: rebuild stale result snapshots",
     )
+    sender.add_periodic_task(
+        float(settings.ACCESS_EXPIRE_SECONDS),
+        sender.signature("portal.access.tasks.expire_grants"),
+        name="access: expire grants whose time has passed",
+    )

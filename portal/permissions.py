@@ -20,6 +20,15 @@ from portal.models import ConsortiumRole, Institution, Membership
 class Perm(StrEnum):
     """Permissions named `<scope>:<resource>:<action>`."""
 
+    ACCESS_REQUEST_CREATE = "access:request:create"  # obj: Dataset
+    ACCESS_REQUEST_VIEW = "access:request:view"  # obj: AccessRequest
+    ACCESS_REQUEST_WITHDRAW = "access:request:withdraw"  # obj: AccessRequest
+    ACCESS_REQUEST_MODERATE = "access:request:moderate"  # obj: AccessRequest (clear, reject)
+    ACCESS_REQUEST_DECIDE = "access:request:decide"  # obj: AccessRequest (approve, deny)
+    ACCESS_QUEUE_VIEW = "access:queue:view"  # the moderation queue
+    GRANT_VIEW = "access:grant:view"  # obj: Grant
+    GRANT_DOWNLOAD = "access:grant:download"  # obj: Grant
+    GRANT_REVOKE = "access:grant:revoke"  # obj: Grant
     INSTITUTION_VIEW = "consortium:institution:view"
     INSTITUTION_CREATE = "consortium:institution:create"
     MEMBERSHIP_LIST = "consortium:membership:list"  # obj: Institution
@@ -40,6 +49,8 @@ class Perm(StrEnum):
     SURVEY_RESULTS_VIEW = "surveys:results:view"
     STORAGE_VIEW = "storage:node:view"  # nodes, their health, Table 1
     STORAGE_MANAGE = "storage:node:manage"  # mark nodes up, down, draining
+    DASHBOARD_VIEW = "dashboards:dashboard:view"  # usage, storage and ledger dashboards
+    TABLE1_RUN = "storage:table1:run"  # start a new Table 1 experiment
 
 
 @dataclass(frozen=True)
@@ -150,7 +161,46 @@ def _may_edit_dataset(actor: Actor, dataset: Any) -> bool:
     return actor.institution_id == dataset.institution_id and dataset.status != "suspended"
 
 
+def _may_request(actor: Actor, dataset: Any) -> bool:
+    # Staff ask for another institution's data; their own they already have.
+    return actor.is_member and actor.institution_id != dataset.institution_id
+
+
+def _request_parties(actor: Actor, request: Any) -> bool:
+    """The requesting or the owning institution: the two sides of a request."""
+    return actor.institution_id in (request.institution_id, request.dataset.institution_id)
+
+
+def _may_moderate_request(actor: Actor, request: Any) -> bool:
+    # A moderator who belongs to either side would be judging their own case.
+    return actor.is_moderator and not _request_parties(actor, request)
+
+
+def _may_decide_request(actor: Actor, request: Any) -> bool:
+    # Nobody decides on a request of their own institution, even a steward of both sides.
+    return (
+        actor.steward_of(request.dataset.institution_id)
+        and actor.institution_id != request.institution_id
+    )
+
+
+def _grant_owner(grant: Any) -> int:
+    return grant.request.dataset.institution_id
+
+
 _RULES = {
+    Perm.ACCESS_REQUEST_CREATE: _may_request,
+    Perm.ACCESS_REQUEST_VIEW: lambda actor, obj: _request_parties(actor, obj) or actor.is_moderator,
+    Perm.ACCESS_REQUEST_WITHDRAW: lambda actor, obj: actor.institution_id == obj.institution_id,
+    Perm.ACCESS_REQUEST_MODERATE: _may_moderate_request,
+    Perm.ACCESS_REQUEST_DECIDE: _may_decide_request,
+    Perm.ACCESS_QUEUE_VIEW: lambda actor, obj: actor.is_moderator,
+    Perm.GRANT_VIEW: lambda actor, obj: (
+        actor.institution_id in (obj.institution_id, _grant_owner(obj)) or actor.is_moderator
+    ),
+    # Only the grantee receives the data: not the owner (who has it) nor a moderator.
+    Perm.GRANT_DOWNLOAD: lambda actor, obj: actor.institution_id == obj.institution_id,
+    Perm.GRANT_REVOKE: lambda actor, obj: actor.steward_of(_grant_owner(obj)) or actor.is_moderator,
     Perm.INSTITUTION_VIEW: lambda actor, obj: actor.is_participant,
     Perm.INSTITUTION_CREATE: lambda actor, obj: actor.is_moderator,
     Perm.MEMBERSHIP_LIST: _may_see_members,
@@ -175,9 +225,21 @@ _RULES = {
     # them; only moderators, who run the consortium, take nodes in and out of service.
     Perm.STORAGE_VIEW: lambda actor, obj: actor.is_participant,
     Perm.STORAGE_MANAGE: lambda actor, obj: actor.is_moderator,
+    # The dashboards are read-only overviews of the whole consortium, for those who run it.
+    Perm.DASHBOARD_VIEW: lambda actor, obj: actor.is_manager or actor.is_moderator,
+    Perm.TABLE1_RUN: lambda actor, obj: actor.is_moderator,
 }
 
 _DENIED_MESSAGES = {
+    Perm.ACCESS_REQUEST_CREATE: "Only staff of another member institution request this data.",
+    Perm.ACCESS_REQUEST_WITHDRAW: "Only the requesting institution withdraws its request.",
+    Perm.ACCESS_REQUEST_MODERATE: "Only a moderator from neither side clears or rejects "
+    "this request.",
+    Perm.ACCESS_REQUEST_DECIDE: "Only a steward of the owning institution decides, and never on "
+    "a request of their own institution.",
+    Perm.ACCESS_QUEUE_VIEW: "Only consortium moderators see the moderation queue.",
+    Perm.GRANT_DOWNLOAD: "Only staff of the grantee institution download this data.",
+    Perm.GRANT_REVOKE: "Only a steward of the owning institution or a moderator revokes a grant.",
     Perm.CATALOG_VIEW: "Only members of the consortium browse its catalog.",
     Perm.DATASET_PUBLISH: "Only people of a member institution publish datasets.",
     Perm.DATASET_EDIT: "Only people of the owning institution change this listing, "
@@ -195,4 +257,6 @@ _DENIED_MESSAGES = {
     Perm.SURVEY_RESULTS_VIEW: "Only consortium managers and moderators see survey results.",
     Perm.STORAGE_VIEW: "Only members of the consortium can see storage.",
     Perm.STORAGE_MANAGE: "Only consortium moderators manage storage nodes.",
+    Perm.DASHBOARD_VIEW: "Only consortium managers and moderators see the dashboards.",
+    Perm.TABLE1_RUN: "Only consortium moderators start a Table 1 experiment.",
 }

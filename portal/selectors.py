@@ -105,10 +105,16 @@ def home_sections(*, user: AbstractBaseUser) -> list[HomeSection]:
                 ],
             )
         )
+    from portal.access.selectors import home_sections as access_sections  # access owns these
+
+    sections.extend(access_sections(user=user))
     from surveys.selectors import home_sections as survey_sections  # the surveys own these
 
     # Surveys waiting for a member's answer; the Table 2 dashboard for managers and moderators.
     sections.extend(survey_sections(user=user))
+    from portal.dashboards.selectors import home_sections as dashboard_sections
+
+    sections.extend(dashboard_sections(user=user))  # usage, storage, ledger dashboards
     return sections
 
 

@@ -298,3 +298,15 @@ STORAGE_SCRUB_SECONDS = env.float("STORAGE_SCRUB_SECONDS", default=24 * 3600.0)
 STORAGE_REPAIR_SECONDS = env.float("STORAGE_REPAIR_SECONDS", default=300.0)
 # Shard files no row points at are deleted by the scrub once this old (puts in flight are younger).
 STORAGE_ORPHAN_GRACE_SECONDS = env.float("STORAGE_ORPHAN_GRACE_SECONDS", default=3600.0)
+
+# --- Access ---
+# The longest grant a request may ask for, in days.
+ACCESS_MAX_DAYS = env.int("ACCESS_MAX_DAYS", default=365)
+# A purpose shorter than this says nothing a steward can judge.
+ACCESS_PURPOSE_MIN_CHARS = env.int("ACCESS_PURPOSE_MIN_CHARS", default=20)
+# How often beat expires grants whose time has passed.
+ACCESS_EXPIRE_SECONDS = env.float("ACCESS_EXPIRE_SECONDS", default=60.0)
+# CSV bytes parsed per block when streaming a grant's view (memory stays near a few blocks).
+ACCESS_DOWNLOAD_BLOCK_BYTES = env.int("ACCESS_DOWNLOAD_BLOCK_BYTES", default=8 * 1024 * 1024)
+# Hex characters kept of a pseudonym (HMAC-SHA-256 under the grant's key).
+ACCESS_PSEUDONYM_CHARS = env.int("ACCESS_PSEUDONYM_CHARS", default=16)

@@ -159,13 +159,35 @@ class StorageEvent(models.Model):
 
 
 class Table1Run(models.Model):
-    """One run of the Table 1 experiment (`manage.py table1`), for the API and dashboard."""
+    """One run of the Table 1 experiment (`manage.py table1`), for the API and dashboard.
+
+    The command writes a finished run. The storage dashboard queues one (`status` queued) and a
+    worker runs it (`storage.tasks.run_table1`), counting trials in `trials_done` as it goes so
+    that the page can show progress; only `done` runs are served as results.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     nodes = models.PositiveSmallIntegerField()
     trials = models.PositiveIntegerField()
     seed = models.BigIntegerField()
-    report = models.JSONField(help_text="Measured figures, definitions and the paper's, as served.")
+    report = models.JSONField(
+        default=dict, help_text="Measured figures, definitions and the paper's, as served."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DONE)
+    trials_done = models.PositiveIntegerField(default=0)
+    requested_by = models.CharField(max_length=150, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last progress written by the worker running it."
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -49,7 +49,7 @@ from storage.engine import (
     write_object,
 )
 from storage.keys import keyring, master_key
-from storage.models import Shard, StorageEvent, StorageNode, StoredObject, Stripe
+from storage.models import Shard, StorageEvent, StorageNode, StoredObject, Stripe, Table1Run
 from storage.nodes import (
     LocalFolder,
     NodeBackend,
@@ -651,3 +651,111 @@ def keys_rewrap(
             progress(done, total)
     event_record(StorageEvent.Kind.KEYS_REWRAPPED, detail=f"{done} data keys now under {new_id}")
     return done
+
+
+# --- The Table 1 experiment, started from the storage dashboard ------------------------------
+
+TABLE1_STALE_SECONDS = 600  # a running run with no progress for this long lost its worker
+
+
+def table1_request(
+    *,
+    by: str,
+    nodes: int = 10,
+    trials: int = 200,
+    seed: int = 2021,
+    objects: int = 8,
+    max_object_bytes: int = 1 << 20,
+) -> tuple[Table1Run, bool]:
+    """Queue a Table 1 run for a worker; `(run, created)`.
+
+    While one is queued or running (and its worker still reports progress) that one is returned
+    and nothing new is queued, so a second click or a second moderator starts nothing more. The
+    task is sent after commit with the run's id only.
+    """
+    from storage.table1 import Settings, check_settings
+    from storage.tasks import run_table1
+
+    wanted = Settings(
+        nodes=nodes, trials=trials, seed=seed, objects=objects, max_object_bytes=max_object_bytes
+    )
+    try:
+        check_settings(wanted)
+    except ValueError as exc:
+        raise DomainError(f"The experiment cannot run so: {exc}.") from exc
+    with transaction.atomic():
+        # One queue for the whole consortium: lock the unfinished runs while deciding.
+        unfinished = list(
+            Table1Run.objects.select_for_update()
+            .filter(status__in=[Table1Run.Status.QUEUED, Table1Run.Status.RUNNING])
+            .order_by("-created_at", "-id")
+        )
+        stale_before = timezone.now() - timezone.timedelta(seconds=TABLE1_STALE_SECONDS)
+        for run in unfinished:
+            alive = (run.heartbeat_at or run.created_at) >= stale_before
+            if alive:
+                return run, False
+            run.status = Table1Run.Status.FAILED
+            run.error = "The worker running it stopped reporting progress."
+            run.finished_at = timezone.now()
+            run.save(update_fields=["status", "error", "finished_at"])
+        run = Table1Run.objects.create(
+            nodes=nodes,
+            trials=trials,
+            seed=seed,
+            status=Table1Run.Status.QUEUED,
+            requested_by=by,
+            report={"requested": {"objects": objects, "max_object_bytes": max_object_bytes}},
+        )
+        transaction.on_commit(lambda: run_table1.delay(run.pk))
+    return run, True
+
+
+def table1_execute(*, run_id: int) -> Table1Run | None:
+    """Run a queued Table 1 run; safe to call twice or from two workers at once.
+
+    The run is claimed with a conditional UPDATE (queued, or running with no progress for
+    TABLE1_STALE_SECONDS): whoever does not win the claim returns None and does nothing, and a
+    finished run is never run again.
+    """
+    from django.db.models import Q
+
+    from storage.table1 import Settings, run_experiment
+
+    now = timezone.now()
+    stale_before = now - timezone.timedelta(seconds=TABLE1_STALE_SECONDS)
+    claimed = (
+        Table1Run.objects.filter(pk=run_id)
+        .filter(
+            Q(status=Table1Run.Status.QUEUED)
+            | Q(status=Table1Run.Status.RUNNING, heartbeat_at__lt=stale_before)
+        )
+        .update(status=Table1Run.Status.RUNNING, started_at=now, heartbeat_at=now, trials_done=0)
+    )
+    if not claimed:
+        return None
+    run = Table1Run.objects.get(pk=run_id)
+    requested = (run.report or {}).get("requested", {})
+    s = Settings(nodes=run.nodes, trials=run.trials, seed=run.seed, **requested)
+
+    def progress(done: int, total: int) -> None:
+        Table1Run.objects.filter(pk=run_id, status=Table1Run.Status.RUNNING).update(
+            trials_done=done, heartbeat_at=timezone.now()
+        )
+
+    try:
+        report = run_experiment(s, progress=progress)
+    except Exception as exc:
+        Table1Run.objects.filter(pk=run_id).update(
+            status=Table1Run.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        raise
+    Table1Run.objects.filter(pk=run_id).update(
+        status=Table1Run.Status.DONE,
+        report=report,
+        trials_done=run.trials,
+        finished_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+    )
+    run.refresh_from_db()
+    return run

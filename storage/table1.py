@@ -40,7 +40,7 @@ from storage.crypto import TAG_SIZE, new_data_key
 from storage.engine import Manifest, ObjectReader, StripeUnreadable, write_object
 from storage.nodes import LocalFolder, NodeError
 
-__all__ = ["DEFINITIONS", "PAPER", "SCHEMES", "Settings", "run_experiment"]
+__all__ = ["DEFINITIONS", "PAPER", "SCHEMES", "Settings", "check_settings", "run_experiment"]
 
 SCHEMES = ("blockchain", "ipfs", "zigzag")
 METRICS = ("fault_tolerance", "storage_saving", "scalability")
@@ -257,12 +257,19 @@ def _store_all(
     return schemes, handles, stored
 
 
-def run_experiment(s: Settings, *, progress: Any = None) -> dict[str, Any]:
-    """Run the experiment and return the report (what `manage.py table1 --json` prints)."""
+def check_settings(s: Settings) -> None:
+    """ValueError naming what makes `s` impossible to run."""
     if s.nodes < s.k + s.m:
         raise ValueError(f"the Zigzag scheme needs at least k+m = {s.k + s.m} nodes")
     if s.nodes < 2:
         raise ValueError("the experiment needs at least 2 nodes")
+    if s.trials < 1 or s.objects < 1 or s.max_object_bytes < 1 or s.replicas < 1:
+        raise ValueError("trials, objects, object bytes and replicas must be at least 1")
+
+
+def run_experiment(s: Settings, *, progress: Any = None) -> dict[str, Any]:
+    """Run the experiment and return the report (what `manage.py table1 --json` prints)."""
+    check_settings(s)
     rng = random.Random(s.seed)
     corpus = [rng.randbytes(rng.randint(1, s.max_object_bytes)) for _ in range(s.objects)]
     logical = sum(len(d) for d in corpus)

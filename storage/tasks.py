@@ -41,3 +41,12 @@ def drain_node(node_id: int) -> int:
     if node is None:
         return 0  # marked up or down again meanwhile: nothing to drain
     return repair.node_drain(node=node)
+
+
+@shared_task(name="storage.tasks.run_table1", ignore_result=True, acks_late=True)
+def run_table1(run_id: int) -> str:
+    """Run a Table 1 run queued from the storage dashboard (claimed once; see the service)."""
+    from storage.services import table1_execute
+
+    run = table1_execute(run_id=run_id)
+    return "skipped: already claimed or finished" if run is None else run.status

@@ -17,5 +17,6 @@ urlpatterns = [
     path("ledger/", include("ledger.api_urls")),
     path("storage/", include("storage.api_urls")),
     path("", include("portal.catalog.api_urls")),
+    path("", include("portal.access.api_urls")),
     path("surveys/", include("surveys.api_urls")),
 ]

@@ -81,25 +81,34 @@ def _refuse(request: HttpRequest, form, template: str, context: dict) -> HttpRes
     return render(request, template, {**context, "form": form}, status=400)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def publish(request: HttpRequest) -> HttpResponse:
-    require(request.user, Perm.DATASET_PUBLISH)
-    form = PublishForm(request.POST or None, request.FILES or None)
+def _upload_page(request: HttpRequest, form, template: str, context: dict, **start):  # type: ignore[no-untyped-def]
+    """Show the form, or start the upload it carries and go where its outcome leads."""
     if request.method == "POST":
         if form.is_valid():
-            metadata = {k: v for k, v in form.cleaned_data.items() if k != "file"}
             try:
                 upload = services.dataset_upload_start(
-                    user=request.user, upload_file=form.cleaned_data["file"], metadata=metadata
+                    user=request.user, upload_file=form.cleaned_data["file"], **start
                 )
             except DomainError as exc:
                 for message in exc.messages:
                     form.add_error(exc.field if exc.field in form.fields else None, message)
             else:
                 return _upload_outcome(request, upload)
-        return _refuse(request, form, "catalog/publish.html", {})
-    return render(request, "catalog/publish.html", {"form": form})
+        return _refuse(request, form, template, context)
+    return render(request, template, {**context, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def publish(request: HttpRequest) -> HttpResponse:
+    require(request.user, Perm.DATASET_PUBLISH)
+    form = PublishForm(request.POST or None, request.FILES or None)
+    metadata = (
+        {k: v for k, v in form.cleaned_data.items() if k != "file"}
+        if form.is_bound and form.is_valid()
+        else None
+    )
+    return _upload_page(request, form, "catalog/publish.html", {}, metadata=metadata)
 
 
 @login_required
@@ -108,19 +117,9 @@ def new_version(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = _dataset(request, pk)
     require(request.user, Perm.DATASET_EDIT, dataset)
     form = VersionForm(request.POST or None, request.FILES or None)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                upload = services.dataset_upload_start(
-                    user=request.user, upload_file=form.cleaned_data["file"], dataset=dataset
-                )
-            except DomainError as exc:
-                for message in exc.messages:
-                    form.add_error(exc.field if exc.field in form.fields else None, message)
-            else:
-                return _upload_outcome(request, upload)
-        return _refuse(request, form, "catalog/new_version.html", {"dataset": dataset})
-    return render(request, "catalog/new_version.html", {"form": form, "dataset": dataset})
+    return _upload_page(
+        request, form, "catalog/new_version.html", {"dataset": dataset}, dataset=dataset
+    )
 
 
 @login_required

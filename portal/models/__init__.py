@@ -1,5 +1,6 @@
-"""The portal's models: the consortium (institutions, people, roles) and its catalog."""
+"""The portal's models: the consortium (institutions, people, roles), its catalog and access."""
 
+from portal.models.access import AccessRequest, Download, Grant, Notification
 from portal.models.catalog import Dataset, DatasetUpload, DatasetVersion, Tag
 from portal.models.consortium import (
     ApiToken,
@@ -11,13 +12,17 @@ from portal.models.consortium import (
 )
 
 __all__ = [
+    "AccessRequest",
     "ApiToken",
     "ConsortiumRole",
     "Dataset",
     "DatasetUpload",
     "DatasetVersion",
+    "Download",
+    "Grant",
     "Institution",
     "Membership",
+    "Notification",
     "Tag",
     "WorkerHeartbeat",
     "validate_lei",

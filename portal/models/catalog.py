@@ -70,6 +70,7 @@ class Dataset(models.Model):
             models.Index(fields=["status", "-updated_at"], name="dataset_status_updated"),
             models.Index(fields=["category", "status"], name="dataset_category_status"),
             models.Index(fields=["sensitivity", "status"], name="dataset_sensitivity_status"),
+            models.Index(fields=["institution", "status"], name="dataset_institution_status"),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from portal.access.demo import load_demo_access
 from portal.catalog.demo import load_demo_datasets
 from portal.lei import lei_with_check_digits
 from portal.models import ConsortiumRole, Institution, Membership
@@ -73,6 +74,7 @@ class Command(BaseCommand):
         # Storage writes files as well as rows, so the listings are published after the cast is
         # committed, each in its own transaction, like any publication.
         transaction.on_commit(load_demo_datasets)
+        transaction.on_commit(load_demo_access)  # requests and grants on those listings
         if not options["quiet"]:
             self.stdout.write(f"Demo logins (password: {settings.DEMO_PASSWORD}):")
             for username, first, last, slug, role, consortium_roles in CAST:

@@ -1,0 +1,1 @@
+"""Access to data: requests, moderation, decisions, grants, downloads, revocation and expiry."""

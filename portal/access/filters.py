@@ -1,0 +1,465 @@
+"""The row-filter language of access requests: a small predicate language over a schema.
+
+    amount >= 1000 and (region = 'north' or region in ('south', 'east'))
+    opened between '2024-01-01' and '2024-06-30' and defaulted is not null
+
+Comparisons (= != < <= > >=), `in (…)`, `between … and …`, `is null`, `is not null`, combined
+with `and` / `or` / `not` and parentheses. Strings are in single quotes ('' is a quote inside
+one), numbers are plain, dates are strings 'YYYY-MM-DD'. A hand-written tokenizer and a
+recursive-descent parser build an AST, which is checked against the version's column names and
+types. Nothing is ever eval'd or turned into SQL: the AST compiles to a pyarrow.compute
+expression (`to_arrow`) and prints back to one canonical text (`canonical`), which is what is
+stored, shown and logged.
+
+Grammar (precedence: or < and < not):
+    expr       := and_expr ("or" and_expr)*
+    and_expr   := not_expr ("and" not_expr)*
+    not_expr   := "not" not_expr | primary
+    primary    := "(" expr ")" | predicate
+    predicate  := column ( op literal | "in" "(" literal ("," literal)* ")"
+                  | "between" literal "and" literal | "is" ["not"] "null" )
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from portal.errors import DomainError
+
+MAX_FILTER_CHARS = 2000
+MAX_IN_VALUES = 200
+_KEYWORDS = {"and", "or", "not", "in", "between", "is", "null"}
+_OPERATORS = ("<=", ">=", "!=", "<>", "=", "<", ">")
+_NUMBER = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\"(?:[^\"]|\"\")+\"")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?")
+
+
+class FilterError(DomainError):
+    """A filter the language or the schema refuses; the message names where and why."""
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        where = f" (at character {position + 1})" if position is not None else ""
+        super().__init__(f"Row filter: {message}{where}.", field="filter", code="bad_filter")
+        self.position = position
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # name, keyword, op, string, number, lparen, rparen, comma, end
+    text: str
+    value: Any
+    pos: int
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if ch == "(":
+            tokens.append(Token("lparen", ch, None, i))
+            i += 1
+        elif ch == ")":
+            tokens.append(Token("rparen", ch, None, i))
+            i += 1
+        elif ch == ",":
+            tokens.append(Token("comma", ch, None, i))
+            i += 1
+        elif ch == "'":
+            j, parts = i + 1, []
+            while True:
+                if j >= n:
+                    raise FilterError("a text in quotes is not closed", i)
+                if text[j] == "'":
+                    if j + 1 < n and text[j + 1] == "'":
+                        parts.append("'")
+                        j += 2
+                        continue
+                    break
+                parts.append(text[j])
+                j += 1
+            tokens.append(Token("string", text[i : j + 1], "".join(parts), i))
+            i = j + 1
+        elif any(text.startswith(op, i) for op in _OPERATORS):
+            op = next(op for op in _OPERATORS if text.startswith(op, i))
+            tokens.append(Token("op", op, "!=" if op == "<>" else op, i))
+            i += len(op)
+        elif (m := _NUMBER.match(text, i)) and (ch != "-" or m.end() > i + 1):
+            literal = m.group(0)
+            try:
+                value: Any = int(literal) if re.fullmatch(r"-?\d+", literal) else Decimal(literal)
+            except (ValueError, InvalidOperation):
+                raise FilterError(f"“{literal}” is not a number", i) from None
+            tokens.append(Token("number", literal, value, i))
+            i = m.end()
+        elif m := _NAME.match(text, i):
+            word = m.group(0)
+            if word.startswith('"'):
+                tokens.append(Token("name", word, word[1:-1].replace('""', '"'), i))
+            elif word.lower() in _KEYWORDS:
+                tokens.append(Token("keyword", word, word.lower(), i))
+            else:
+                tokens.append(Token("name", word, word, i))
+            i = m.end()
+        else:
+            raise FilterError(f"“{ch}” is not allowed here", i)
+    tokens.append(Token("end", "", None, n))
+    return tokens
+
+
+# --- AST -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Compare:
+    column: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class InList:
+    column: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Between:
+    column: str
+    low: Any
+    high: Any
+
+
+@dataclass(frozen=True)
+class IsNull:
+    column: str
+    negated: bool
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Node
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: str  # "and" | "or"
+    operands: tuple[Node, ...]
+
+
+Node = Compare | InList | Between | IsNull | Not | BoolOp
+
+
+class _Parser:
+    def __init__(self, tokens: list[Token], schema: dict[str, str]) -> None:
+        self.tokens = tokens
+        self.i = 0
+        self.schema = schema
+
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.i]
+
+    def take(self) -> Token:
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def is_kw(self, word: str) -> bool:
+        return self.tok.kind == "keyword" and self.tok.value == word
+
+    def expect_kw(self, word: str) -> None:
+        if not self.is_kw(word):
+            raise FilterError(f"expected “{word}” but found {self.describe()}", self.tok.pos)
+        self.take()
+
+    def describe(self) -> str:
+        return "the end" if self.tok.kind == "end" else f"“{self.tok.text}”"
+
+    def parse(self) -> Node:
+        if self.tok.kind == "end":
+            raise FilterError("the filter is empty", 0)
+        node = self.expr()
+        if self.tok.kind != "end":
+            raise FilterError(f"unexpected {self.describe()}", self.tok.pos)
+        return node
+
+    def expr(self) -> Node:
+        parts = [self.and_expr()]
+        while self.is_kw("or"):
+            self.take()
+            parts.append(self.and_expr())
+        return parts[0] if len(parts) == 1 else BoolOp("or", tuple(parts))
+
+    def and_expr(self) -> Node:
+        parts = [self.not_expr()]
+        while self.is_kw("and"):
+            self.take()
+            parts.append(self.not_expr())
+        return parts[0] if len(parts) == 1 else BoolOp("and", tuple(parts))
+
+    def not_expr(self) -> Node:
+        if self.is_kw("not"):
+            self.take()
+            return Not(self.not_expr())
+        return self.primary()
+
+    def primary(self) -> Node:
+        if self.tok.kind == "lparen":
+            self.take()
+            node = self.expr()
+            if self.tok.kind != "rparen":
+                raise FilterError(f"expected “)” but found {self.describe()}", self.tok.pos)
+            self.take()
+            return node
+        return self.predicate()
+
+    def predicate(self) -> Node:
+        tok = self.take()
+        if tok.kind != "name":
+            raise FilterError(
+                f"expected a column name but found “{tok.text or 'the end'}”", tok.pos
+            )
+        column = tok.value
+        if column not in self.schema:
+            raise FilterError(f"there is no column “{column}”", tok.pos)
+        kind = self.schema[column]
+        op_tok = self.tok
+        if op_tok.kind == "op":
+            self.take()
+            value = self.literal(column, kind)
+            if kind == "boolean" and op_tok.value not in ("=", "!="):
+                raise FilterError(f"the boolean column “{column}” takes only = and !=", op_tok.pos)
+            return Compare(column, op_tok.value, value)
+        if self.is_kw("in"):
+            self.take()
+            if self.tok.kind != "lparen":
+                raise FilterError(
+                    f"expected “(” after “in” but found {self.describe()}", self.tok.pos
+                )
+            self.take()
+            values = [self.literal(column, kind)]
+            while self.tok.kind == "comma":
+                self.take()
+                values.append(self.literal(column, kind))
+            if self.tok.kind != "rparen":
+                raise FilterError(f"expected “,” or “)” but found {self.describe()}", self.tok.pos)
+            self.take()
+            if len(values) > MAX_IN_VALUES:
+                raise FilterError(f"“in” takes at most {MAX_IN_VALUES} values", op_tok.pos)
+            return InList(column, tuple(dict.fromkeys(values)))
+        if self.is_kw("between"):
+            self.take()
+            if kind == "boolean":
+                raise FilterError(f"the boolean column “{column}” has no range", op_tok.pos)
+            low = self.literal(column, kind)
+            self.expect_kw("and")
+            high = self.literal(column, kind)
+            return Between(column, low, high)
+        if self.is_kw("is"):
+            self.take()
+            negated = False
+            if self.is_kw("not"):
+                self.take()
+                negated = True
+            self.expect_kw("null")
+            return IsNull(column, negated)
+        raise FilterError(
+            f"expected an operator (= != < <= > >= in between is) after “{column}” "
+            f"but found {self.describe()}",
+            op_tok.pos,
+        )
+
+    def literal(self, column: str, kind: str) -> Any:
+        tok = self.take()
+        if tok.kind == "keyword" and tok.value == "null":
+            raise FilterError(f"compare with null by “{column} is null”", tok.pos)
+        if tok.kind not in ("string", "number", "name"):
+            raise FilterError(
+                f"expected a value for “{column}” but found “{tok.text or 'the end'}”", tok.pos
+            )
+        return _coerce(tok, column, kind)
+
+
+def _coerce(tok: Token, column: str, kind: str) -> Any:
+    article = "an" if kind[0] in "aeiou" else "a"
+    bad = FilterError(
+        f"“{tok.text}” is not {article} {kind} value for the column “{column}”", tok.pos
+    )
+    if kind == "integer":
+        if tok.kind != "number" or not isinstance(tok.value, int):
+            raise bad
+        return tok.value
+    if kind == "decimal":
+        if tok.kind != "number":
+            raise bad
+        return tok.value
+    if kind == "boolean":
+        word = str(tok.value).lower() if tok.kind in ("name", "string") else ""
+        if word in ("true", "yes"):
+            return True
+        if word in ("false", "no"):
+            return False
+        raise bad
+    if tok.kind != "string":
+        raise bad
+    text = tok.value
+    if kind == "date":
+        if not _DATE.fullmatch(text):
+            raise bad
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise bad from None
+    if kind == "timestamp":
+        if not _TIMESTAMP.fullmatch(text):
+            raise bad
+        try:
+            dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise bad from None
+        return text
+    return text
+
+
+def parse(text: str, columns: list[dict[str, Any]]) -> Node | None:
+    """Parse and check `text` against a version's `columns`; None for an empty filter."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if len(text) > MAX_FILTER_CHARS:
+        raise FilterError(f"a filter has at most {MAX_FILTER_CHARS} characters")
+    schema = {c["name"]: c["type"] for c in columns}
+    return _Parser(tokenize(text), schema).parse()
+
+
+# --- canonical text ------------------------------------------------------------------------
+
+
+def _quote_name(name: str) -> str:
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) and name.lower() not in _KEYWORDS:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return f"'{value.isoformat()}'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def canonical(node: Node | None, *, nested: bool = False) -> str:
+    """One text per filter: lower-case keywords, single spaces, parentheses only where needed."""
+    if node is None:
+        return ""
+    if isinstance(node, Compare):
+        return f"{_quote_name(node.column)} {node.op} {_literal_text(node.value)}"
+    if isinstance(node, InList):
+        values = ", ".join(_literal_text(v) for v in node.values)
+        return f"{_quote_name(node.column)} in ({values})"
+    if isinstance(node, Between):
+        low, high = _literal_text(node.low), _literal_text(node.high)
+        return f"{_quote_name(node.column)} between {low} and {high}"
+    if isinstance(node, IsNull):
+        return f"{_quote_name(node.column)} is {'not ' if node.negated else ''}null"
+    if isinstance(node, Not):
+        return f"not {canonical(node.operand, nested=True)}"
+    text = f" {node.op} ".join(canonical(o, nested=isinstance(o, BoolOp)) for o in node.operands)
+    return f"({text})" if nested else text
+
+
+def combine(requested: str, extra: str, columns: list[dict[str, Any]]) -> str:
+    """The approved filter: the requested one AND-ed with the steward's extra condition."""
+    first, second = parse(requested, columns), parse(extra, columns)
+    if first is None:
+        return canonical(second)
+    if second is None:
+        return canonical(first)
+    return canonical(BoolOp("and", (first, second)))
+
+
+def columns_used(node: Node | None) -> set[str]:
+    if node is None:
+        return set()
+    if isinstance(node, Not):
+        return columns_used(node.operand)
+    if isinstance(node, BoolOp):
+        return set().union(*(columns_used(o) for o in node.operands))
+    return {node.column}
+
+
+# --- pyarrow -------------------------------------------------------------------------------
+
+
+_TRUE_WORDS = ["true", "True", "TRUE", "yes", "Yes", "YES"]
+
+
+def to_arrow(node: Node, types: dict[str, str]) -> Any:
+    """A pyarrow.compute expression over the columns as the download reads them (`types` maps
+    each column to its schema type): integers as int64, dates as date32, everything else as
+    the text of the file, so values go out exactly as published. Decimals compare as numbers,
+    timestamps as ISO text, booleans by their words. Rows where it is true pass; a comparison
+    with a missing value is not true, as in SQL."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def field(column: str) -> Any:
+        if types[column] == "decimal":
+            return pc.field(column).cast(pa.float64())
+        return pc.field(column)
+
+    def scalar(value: Any) -> Any:
+        return pa.scalar(float(value) if isinstance(value, Decimal) else value)
+
+    if isinstance(node, Compare):
+        if types[node.column] == "boolean":
+            truth = pc.field(node.column).isin(_TRUE_WORDS)
+            test = truth if node.value else ~truth
+            if node.op == "!=":
+                test = ~test
+            return pc.field(node.column).is_valid() & test
+        left, value = field(node.column), scalar(node.value)
+        ops = {
+            "=": lambda: left == value,
+            "!=": lambda: left != value,
+            "<": lambda: left < value,
+            "<=": lambda: left <= value,
+            ">": lambda: left > value,
+            ">=": lambda: left >= value,
+        }
+        return ops[node.op]()
+    if isinstance(node, InList):
+        if types[node.column] == "boolean":
+            parts = [to_arrow(Compare(node.column, "=", v), types) for v in node.values]
+            result = parts[0]
+            for part in parts[1:]:
+                result = result | part
+            return result
+        values = [float(v) if isinstance(v, Decimal) else v for v in node.values]
+        return field(node.column).isin(values)
+    if isinstance(node, Between):
+        left = field(node.column)
+        return (left >= scalar(node.low)) & (left <= scalar(node.high))
+    if isinstance(node, IsNull):
+        test = pc.field(node.column).is_null()
+        return ~test if node.negated else test
+    if isinstance(node, Not):
+        return ~to_arrow(node.operand, types)
+    expressions = [to_arrow(o, types) for o in node.operands]
+    result = expressions[0]
+    for expression in expressions[1:]:
+        result = (result & expression) if node.op == "and" else (result | expression)
+    return result

@@ -1,0 +1,155 @@
+"""Reads of access requests and grants, always scoped to the person asking.
+
+Each list starts from what the actor's institution or role may see, never from every row.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from portal.models import AccessRequest, Download, Grant
+from portal.permissions import Perm, actor_for, can
+
+_REQUEST_RELATED = ("dataset__institution", "version", "institution", "requested_by", "grant")
+
+
+def requests_visible(*, user: AbstractBaseUser) -> QuerySet[AccessRequest]:
+    """Requests of the actor's institution, for its data, and all of them for moderators."""
+    actor = actor_for(user)
+    qs = AccessRequest.objects.select_related(*_REQUEST_RELATED)
+    if actor.is_moderator:
+        return qs
+    if actor.institution_id is None:
+        return qs.none()
+    return qs.filter(
+        Q(institution_id=actor.institution_id) | Q(dataset__institution_id=actor.institution_id)
+    )
+
+
+def request_for(*, user: AbstractBaseUser, pk: int) -> AccessRequest | None:
+    request = AccessRequest.objects.select_related(*_REQUEST_RELATED).filter(pk=pk).first()
+    if request is None or not can(user, Perm.ACCESS_REQUEST_VIEW, request):
+        return None
+    return request
+
+
+def my_requests(*, user: AbstractBaseUser) -> QuerySet[AccessRequest]:
+    actor = actor_for(user)
+    if actor.institution_id is None:
+        return AccessRequest.objects.none()
+    return AccessRequest.objects.select_related(*_REQUEST_RELATED).filter(
+        institution_id=actor.institution_id
+    )
+
+
+def moderation_queue(*, user: AbstractBaseUser) -> QuerySet[AccessRequest]:
+    """Requests waiting for a moderator, oldest first (those the actor may act on)."""
+    actor = actor_for(user)
+    if not actor.is_moderator:
+        return AccessRequest.objects.none()
+    qs = AccessRequest.objects.select_related(*_REQUEST_RELATED).filter(
+        state=AccessRequest.State.PENDING_MODERATION
+    )
+    if actor.institution_id is not None:
+        qs = qs.exclude(institution_id=actor.institution_id).exclude(
+            dataset__institution_id=actor.institution_id
+        )
+    return qs.order_by("created_at", "pk")
+
+
+def awaiting_decision(*, user: AbstractBaseUser) -> QuerySet[AccessRequest]:
+    """Requests for the steward's institution's data waiting for a decision, oldest first."""
+    actor = actor_for(user)
+    if not actor.is_steward:
+        return AccessRequest.objects.none()
+    return (
+        AccessRequest.objects.select_related(*_REQUEST_RELATED)
+        .filter(
+            state=AccessRequest.State.PENDING_DECISION,
+            dataset__institution_id=actor.institution_id,
+        )
+        .exclude(institution_id=actor.institution_id)
+        .order_by("created_at", "pk")
+    )
+
+
+_GRANT_RELATED = (
+    "request__dataset__institution",
+    "request__requested_by",
+    "version",
+    "institution",
+)
+
+
+def grants_visible(*, user: AbstractBaseUser) -> QuerySet[Grant]:
+    """Grants to or from the actor's institution; all of them for moderators."""
+    actor = actor_for(user)
+    qs = Grant.objects.select_related(*_GRANT_RELATED)
+    if actor.is_moderator:
+        return qs
+    if actor.institution_id is None:
+        return qs.none()
+    return qs.filter(
+        Q(institution_id=actor.institution_id)
+        | Q(request__dataset__institution_id=actor.institution_id)
+    )
+
+
+def grant_for(*, user: AbstractBaseUser, pk: int) -> Grant | None:
+    grant = Grant.objects.select_related(*_GRANT_RELATED).filter(pk=pk).first()
+    if grant is None or not can(user, Perm.GRANT_VIEW, grant):
+        return None
+    return grant
+
+
+def downloads_of(*, grant: Grant) -> QuerySet[Download]:
+    return grant.downloads.select_related("user").order_by("-started_at")
+
+
+def active_grants(qs: QuerySet[Grant]) -> QuerySet[Grant]:
+    return qs.filter(
+        revoked_at__isnull=True, expired_at__isnull=True, expires_at__gt=timezone.now()
+    )
+
+
+def grants_in_state(qs: QuerySet[Grant], state: str) -> QuerySet[Grant]:
+    if state == "active":
+        return active_grants(qs)
+    if state == "revoked":
+        return qs.filter(revoked_at__isnull=False)
+    if state == "expired":
+        return qs.filter(revoked_at__isnull=True).filter(
+            Q(expired_at__isnull=False) | Q(expires_at__lte=timezone.now())
+        )
+    return qs.none()
+
+
+def home_sections(*, user: AbstractBaseUser) -> list:
+    """What waits for each role: decisions for stewards, the queue for moderators, and a
+    member's own pending requests and active grants."""
+    from django.urls import reverse
+
+    from portal.selectors import HomeItem, HomeSection
+
+    actor = actor_for(user)
+    items = []
+    if actor.is_steward:
+        waiting = awaiting_decision(user=user).count()
+        items.append(
+            HomeItem("Requests awaiting your decision", waiting, reverse("access-decisions"))
+        )
+    if actor.is_moderator:
+        queued = moderation_queue(user=user).count()
+        items.append(
+            HomeItem("Requests in the moderation queue", queued, reverse("access-moderation"))
+        )
+    if actor.is_member:
+        pending = my_requests(user=user).filter(state__in=AccessRequest.OPEN_STATES).count()
+        items.append(
+            HomeItem("Your institution's pending requests", pending, reverse("access-requests"))
+        )
+        active = active_grants(Grant.objects.filter(institution_id=actor.institution_id)).count()
+        items.append(HomeItem("Active grants to your institution", active, reverse("grants")))
+    return [HomeSection("Access to data", items)] if items else []

@@ -1,0 +1,156 @@
+"""Downloads: exactly the grant's view, in three formats, with the digest of the bytes sent."""
+
+import csv
+import hashlib
+import io
+import json
+from datetime import timedelta
+
+import pyarrow.parquet as pq
+import pytest
+from django.utils import timezone
+
+from ledger.models import OutboxEvent
+from portal.access import services
+from portal.access.services import Approval
+from portal.models import Download, Grant
+
+pytestmark = pytest.mark.django_db
+
+
+def fetch(api, user, grant, fmt="csv"):  # type: ignore[no-untyped-def]
+    api.force_authenticate(user)
+    response = api.get(f"/api/v1/grants/{grant.pk}/data/", {"format": fmt})
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return response, body
+
+
+def rows_of(body: bytes) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(body.decode())))
+
+
+def test_a_download_holds_only_the_granted_view(cast, api, granted):
+    grant = granted(
+        filter_text="region = 'north' or region is null",
+        approval=Approval(
+            columns=["loan_id", "opened", "region", "customer"],
+            extra_filter="loan_id != 4",
+            masks={"customer": "pseudonymize", "opened": "year_only", "region": "truncate:2"},
+        ),
+    )
+    response, body = fetch(api, cast.dave.user, grant)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = rows_of(body)
+    assert list(rows[0]) == ["loan_id", "opened", "region", "customer"]  # no amount, no defaulted
+    assert [r["loan_id"] for r in rows] == ["1", "3"]  # north or missing, and not 4
+    assert [r["opened"] for r in rows] == ["2024", "2024"]
+    assert [r["region"] for r in rows] == ["no", ""]
+    assert all(len(r["customer"]) == 16 and "Ann" not in r["customer"] for r in rows)
+    assert b"Ann Smith" not in body and b"1000.50" not in body
+
+    download = Download.objects.get(pk=int(response["X-Download-Id"]))
+    assert download.complete and download.sha256 == hashlib.sha256(body).hexdigest()
+    assert (download.rows, download.bytes, download.format) == (2, len(body), "csv")
+    event = OutboxEvent.objects.filter(kind="data.downloaded").get()
+    assert json.loads(event.payload)["subject"]["sha256"] == download.sha256
+
+    listed = api.get(f"/api/v1/grants/{grant.pk}/downloads/").json()
+    assert listed[0]["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_pseudonyms_are_stable_within_a_grant_and_differ_across_grants(cast, api, granted):
+    approval = Approval(columns=["loan_id", "customer"], masks={"customer": "pseudonymize"})
+    first = granted(approval=approval)
+    second = granted(approval=approval, user=cast.carol.user)
+    a1, a2 = (
+        rows_of(fetch(api, cast.dave.user, first)[1]),
+        rows_of(fetch(api, cast.dave.user, first)[1]),
+    )
+    b = rows_of(fetch(api, cast.dave.user, second)[1])
+    assert a1 == a2  # stable across downloads of one grant
+    tokens = {r["loan_id"]: r["customer"] for r in a1}
+    assert tokens["1"] == tokens["4"]  # the same customer, the same token
+    assert tokens["1"] != tokens["2"]
+    assert {r["customer"] for r in b}.isdisjoint(tokens.values())  # another grant, other tokens
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "parquet"])
+def test_other_formats_carry_the_same_view(cast, api, granted, fmt):
+    grant = granted(
+        approval=Approval(columns=["loan_id", "amount", "region"], extra_filter="amount > 100")
+    )
+    response, body = fetch(api, cast.dave.user, grant, fmt)
+    assert response.status_code == 200
+    if fmt == "ndjson":
+        rows = [json.loads(line) for line in body.decode().splitlines()]
+    else:
+        rows = pq.read_table(io.BytesIO(body)).to_pylist()
+    assert rows == [
+        {"loan_id": 1, "amount": "1000.50", "region": "north"},
+        {"loan_id": 2, "amount": "250.00", "region": "south"},
+    ]
+    assert Download.objects.get().sha256 == hashlib.sha256(body).hexdigest()
+
+
+def test_an_empty_view_still_has_its_header(cast, api, granted):
+    grant = granted(filter_text="loan_id > 100", approval=Approval(columns=["loan_id", "region"]))
+    _, body = fetch(api, cast.dave.user, grant)
+    assert body == b"loan_id,region\n"
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("dave", 200),
+        ("carol", 200),
+        ("alice", 403),
+        ("bob", 403),
+        ("mo", 403),
+        ("meg", 404),
+        ("aud", 404),
+    ],
+)
+def test_only_the_grantee_downloads(cast, api, granted, who, status):
+    grant = granted()
+    user = getattr(getattr(cast, who), "user", getattr(cast, who))
+    response, _ = fetch(api, user, grant)
+    assert response.status_code == status
+
+
+def test_revoked_and_expired_grants_answer_403_with_the_reason(cast, api, granted):
+    grant = granted()
+    services.grant_revoke(user=cast.alice.user, grant=grant, reason="Terms breached.")
+    response, _ = fetch(api, cast.dave.user, grant)
+    assert response.status_code == 403
+    assert "revoked" in response.json()["detail"] and "Terms breached." in response.json()["detail"]
+
+    other = granted(user=cast.carol.user)
+    Grant.objects.filter(pk=other.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    response, _ = fetch(api, cast.dave.user, other)
+    assert response.status_code == 403 and "expired" in response.json()["detail"]
+    assert not Download.objects.exists()
+
+
+def test_a_bad_format_is_a_400(cast, api, granted):
+    response, _ = fetch(api, cast.dave.user, granted(), "xlsx")
+    assert response.status_code == 400
+    assert "format" in response.json()["fields"]
+
+
+def test_the_download_streams_in_blocks(cast, api, listing, ask, settings):
+    settings.ACCESS_DOWNLOAD_BLOCK_BYTES = 4096
+    lines = [b"loan_id,amount,opened,defaulted,region,customer\n"]
+    lines += [b"%d,%d.25,2024-01-03,true,north,Person %d\n" % (i, i, i % 97) for i in range(20000)]
+    dataset = listing(content=b"".join(lines))
+    request = ask(dataset, columns=["loan_id", "customer"], filter_text="loan_id >= 10000")
+    grant = services.access_request_approve(
+        user=cast.alice.user, request=request, approval=Approval(masks={"customer": "pseudonymize"})
+    )
+    api.force_authenticate(cast.dave.user)
+    response = api.get(f"/api/v1/grants/{grant.pk}/data/")
+    pieces = list(response.streaming_content)
+    assert len(pieces) > 10  # many pieces, not one buffered body
+    body = b"".join(pieces)
+    assert body.count(b"\n") == 10001
+    assert Download.objects.get().sha256 == hashlib.sha256(body).hexdigest()
