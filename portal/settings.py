@@ -217,7 +217,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The filesystem broker has no host; kombu warns about that on every connection.
+        "kombu.connection": {"level": "ERROR" if not REDIS_URL else "WARNING"},
+    },
 }
 
 # --- Ledger ---------------------------------------------------------------------------------

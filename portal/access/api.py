@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -149,17 +149,11 @@ class AccessPagination(PagePagination):
 
 
 def _request(request: Request, pk: int) -> AccessRequest:
-    found = selectors.request_for(user=request.user, pk=pk)
-    if found is None:
-        raise Http404("No such request, or not yours to see.")
-    return found
+    return selectors.request_or_404(user=request.user, pk=pk)
 
 
 def _grant(request: Request, pk: int) -> Grant:
-    found = selectors.grant_for(user=request.user, pk=pk)
-    if found is None:
-        raise Http404("No such grant, or not yours to see.")
-    return found
+    return selectors.grant_or_404(user=request.user, pk=pk)
 
 
 class RequestListView(APIView):

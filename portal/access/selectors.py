@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
 from portal.models import AccessRequest, Download, Grant
@@ -153,3 +154,18 @@ def home_sections(*, user: AbstractBaseUser) -> list:
         active = active_grants(Grant.objects.filter(institution_id=actor.institution_id)).count()
         items.append(HomeItem("Active grants to your institution", active, reverse("grants")))
     return [HomeSection("Access to data", items)] if items else []
+
+
+def request_or_404(*, user: AbstractBaseUser, pk: int) -> AccessRequest:
+    """The request if this person may see it; Http404 otherwise (pages and API alike)."""
+    found = request_for(user=user, pk=pk)
+    if found is None:
+        raise Http404("No such request, or not yours to see.")
+    return found
+
+
+def grant_or_404(*, user: AbstractBaseUser, pk: int) -> Grant:
+    found = grant_for(user=user, pk=pk)
+    if found is None:
+        raise Http404("No such grant, or not yours to see.")
+    return found

@@ -25,17 +25,11 @@ from portal.permissions import Perm, can, require
 
 
 def _request(request: HttpRequest, pk: int) -> AccessRequest:
-    found = selectors.request_for(user=request.user, pk=pk)
-    if found is None:
-        raise Http404("No such request, or not yours to see.")
-    return found
+    return selectors.request_or_404(user=request.user, pk=pk)
 
 
 def _grant(request: HttpRequest, pk: int) -> Grant:
-    found = selectors.grant_for(user=request.user, pk=pk)
-    if found is None:
-        raise Http404("No such grant, or not yours to see.")
-    return found
+    return selectors.grant_or_404(user=request.user, pk=pk)
 
 
 def _dataset(request: HttpRequest, pk: int) -> Dataset:

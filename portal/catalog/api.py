@@ -129,10 +129,7 @@ class CatalogPagination(PagePagination):
 
 
 def _get(request: Request, pk: int) -> Dataset:
-    dataset = selectors.dataset_for(user=request.user, pk=pk)
-    if dataset is None:
-        raise Http404("No such dataset, or not yours to see.")
-    return dataset
+    return selectors.dataset_or_404(user=request.user, pk=pk)
 
 
 def _upload_response(upload: DatasetUpload, request: Request) -> Response:

@@ -14,6 +14,7 @@ from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, Func, Q, QuerySet
+from django.http import Http404
 
 from portal.models import Dataset, DatasetVersion, Tag
 from portal.permissions import Perm, actor_for, can
@@ -164,6 +165,14 @@ def dataset_for(*, user: AbstractBaseUser, pk: int) -> Dataset | None:
     )
     if dataset is None or not can(user, Perm.DATASET_VIEW, dataset):
         return None
+    return dataset
+
+
+def dataset_or_404(*, user: AbstractBaseUser, pk: int) -> Dataset:
+    """The listing if this person may see it; Http404 otherwise (pages and API alike)."""
+    dataset = dataset_for(user=user, pk=pk)
+    if dataset is None:
+        raise Http404("No such dataset, or not yours to see.")
     return dataset
 
 

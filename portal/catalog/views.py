@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -19,10 +19,7 @@ from portal.permissions import Perm, can, require
 
 
 def _dataset(request: HttpRequest, pk: int) -> Dataset:
-    dataset = selectors.dataset_for(user=request.user, pk=pk)
-    if dataset is None:
-        raise Http404("No such dataset, or not yours to see.")
-    return dataset
+    return selectors.dataset_or_404(user=request.user, pk=pk)
 
 
 @login_required
