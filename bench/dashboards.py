@@ -21,12 +21,13 @@ import hashlib
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from bench.scratch import create_django_database, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRIES = int(os.environ.get("BENCH_DASHBOARD_ENTRIES", "1000000"))
@@ -46,31 +47,6 @@ KINDS = [
 ]
 END = datetime(2026, 11, 1, tzinfo=UTC)
 SPAN = timedelta(days=365)
-
-
-def _setup_django(var_dir: Path) -> None:
-    os.environ["BIZI_VAR_DIR"] = str(var_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def _create_database() -> tuple[str, str]:
-    """A fresh, migrated database of our own; returns (engine, old name) for the teardown."""
-    from django.db import connection
-
-    engine = connection.vendor
-    settings_dict = connection.settings_dict
-    old_name = settings_dict["NAME"]
-    test = settings_dict.setdefault("TEST", {})
-    if engine == "postgresql":
-        test["NAME"] = f"bizi_bench_dashboards_{os.getpid()}"
-    else:
-        test["NAME"] = str(Path(os.environ["BIZI_VAR_DIR"]) / "bench-dashboards.sqlite3")
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    return engine, old_name
 
 
 def _load(engine: str, table: str, columns: list[str], rows) -> None:  # type: ignore[no-untyped-def]
@@ -367,7 +343,7 @@ def main() -> None:
     var_dir = Path(tempfile.mkdtemp(prefix="bizi-bench-dashboards-"))
     created = None
     try:
-        _setup_django(var_dir)
+        setup_django(var_dir)
         from django.contrib.auth import get_user_model
         from django.core.cache import cache
         from django.test import Client
@@ -375,7 +351,7 @@ def main() -> None:
         from django.urls import reverse
 
         setup_test_environment()
-        created = _create_database()
+        created = create_django_database("bizi_bench_dashboards")
         engine = created[0]
         took = _fill(engine)
         print(

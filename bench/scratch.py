@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 
 def engines(name: str) -> list[tuple[str, str | None]]:
@@ -38,3 +40,33 @@ def _run(url: str, sql: str) -> None:
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql)
+
+
+def setup_django(var_dir: Path) -> None:
+    """Set Django up in this process with its run-time files under `var_dir`."""
+    os.environ["BIZI_VAR_DIR"] = str(var_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    import django
+
+    django.setup()
+
+
+def create_django_database(name: str) -> tuple[str, str]:
+    """In a process whose Django is set up: a fresh, migrated database of the benchmark's own,
+    made by Django's test-database machinery (`name_<pid>` on PostgreSQL, a file under
+    BIZI_VAR_DIR on SQLite). Returns (engine, old name) for `destroy_test_db`."""
+    from django.db import connection
+
+    engine = connection.vendor
+    settings_dict = connection.settings_dict
+    old_name = settings_dict["NAME"]
+    test = settings_dict.setdefault("TEST", {})
+    if engine == "postgresql":
+        test["NAME"] = f"{name}_{os.getpid()}"
+    else:
+        test["NAME"] = str(Path(os.environ["BIZI_VAR_DIR"]) / f"{name}.sqlite3")
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    return engine, old_name

@@ -17,12 +17,13 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+from bench.scratch import create_django_database, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = [int(s) for s in os.environ.get("BENCH_SURVEY_SIZES", "10000,100000,1000000").split(",")]
@@ -30,31 +31,6 @@ REPEATS = 3
 GOAL_SECONDS = 1.0
 # Table 2's shares: 45 % lower the cost, 21 % efficiency, 26 % communication, 8 % other.
 CUMULATIVE = [(45, 0), (66, 1), (92, 2), (100, 3)]
-
-
-def _setup_django(var_dir: Path) -> None:
-    os.environ["BIZI_VAR_DIR"] = str(var_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def _create_database() -> tuple[str, str]:
-    """A fresh, migrated database of our own; returns (engine, old name) for the teardown."""
-    from django.db import connection
-
-    engine = connection.vendor
-    settings_dict = connection.settings_dict
-    old_name = settings_dict["NAME"]
-    test = settings_dict.setdefault("TEST", {})
-    if engine == "postgresql":
-        test["NAME"] = f"bizi_bench_survey_{os.getpid()}"
-    else:
-        test["NAME"] = str(Path(os.environ["BIZI_VAR_DIR"]) / "bench-survey.sqlite3")
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    return engine, old_name
 
 
 def _option_index(i: int) -> int:
@@ -169,7 +145,7 @@ def main() -> None:
     var_dir = Path(tempfile.mkdtemp(prefix="bizi-bench-survey-"))
     created = None
     try:
-        _setup_django(var_dir)
+        setup_django(var_dir)
         from django.db.models import F
 
         from portal.lei import lei_with_check_digits
@@ -177,7 +153,7 @@ def main() -> None:
         from surveys.models import ResultSnapshot, Survey
         from surveys.services import snapshot_rebuild
 
-        created = _create_database()
+        created = create_django_database("bizi_bench_survey")
         engine = created[0]
         # Four institutions, as in the demo; nothing else of the demo matters here.
         institutions = [
