@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.catalog import MiB, _make_csv, _peak_rss_mib
+from bench.catalog import MiB, _make_csv, _peak_rss_mib, queue_upload
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE_MIB = int(os.environ.get("BENCH_ACCESS_MIB", "1024"))
@@ -40,27 +40,10 @@ def child_prepare(path: str) -> None:
 
     from portal.access import services as access
     from portal.catalog import services
-    from portal.models import DatasetUpload
 
     users = get_user_model().objects
     nina, sam, omar = (users.get(username=n) for n in ("nina", "sam", "omar"))
-    size = Path(path).stat().st_size
-    upload = DatasetUpload.objects.create(
-        institution_id=nina.membership.institution_id,
-        metadata={
-            "title": "bench loans",
-            "description": "bench",
-            "category": "loans",
-            "sensitivity": "internal",
-            "terms": "bench",
-            "tags": [],
-        },
-        file_name="bench.csv",
-        size_bytes=size,
-        progress_total=size,
-        created_by=nina,
-    )
-    shutil.copyfile(path, services.upload_path(upload))
+    upload = queue_upload(nina, Path(path), "bench loans")
     done = services.upload_process(upload_id=str(upload.pk))
     assert done.state == "ready", done.problems
     request = access.access_request_create(
@@ -74,7 +57,11 @@ def child_prepare(path: str) -> None:
     grant = access.access_request_approve(
         user=sam, request=request, approval=access.Approval(masks=MASKS)
     )
-    print(json.dumps({"grant": grant.pk, "object": str(done.version.object_id), "size": size}))
+    print(
+        json.dumps(
+            {"grant": grant.pk, "object": str(done.version.object_id), "size": upload.size_bytes}
+        )
+    )
 
 
 def child_open(object_id: str, size: int) -> None:

@@ -47,6 +47,32 @@ def _peak_rss_mib() -> float:
     return float("nan")
 
 
+def queue_upload(user, path: Path, title: str):  # type: ignore[no-untyped-def]
+    """A checked-nothing-yet upload of the file at `path`, as the publish page leaves it for the
+    worker (needs Django set up); `upload_process` then checks and stores it."""
+    from portal.catalog import services
+    from portal.models import DatasetUpload
+
+    size = path.stat().st_size
+    upload = DatasetUpload.objects.create(
+        institution_id=user.membership.institution_id,
+        metadata={
+            "title": title,
+            "description": "bench",
+            "category": "loans",
+            "sensitivity": "internal",
+            "terms": "bench",
+            "tags": [],
+        },
+        file_name="bench.csv",
+        size_bytes=size,
+        progress_total=size,
+        created_by=user,
+    )
+    shutil.copyfile(path, services.upload_path(upload))
+    return upload
+
+
 def child_publish(path: str, mode: str) -> None:
     """Runs in a child process: one publish (or raw put), prints JSON with time and peak RSS."""
     import django
@@ -55,7 +81,6 @@ def child_publish(path: str, mode: str) -> None:
     from django.contrib.auth import get_user_model
 
     from portal.catalog import services
-    from portal.models import DatasetUpload
 
     size = Path(path).stat().st_size
     began = time.perf_counter()
@@ -65,23 +90,7 @@ def child_publish(path: str, mode: str) -> None:
         with open(path, "rb") as stream:
             object_put(stream)
     else:
-        user = get_user_model().objects.get(username="nina")
-        upload = DatasetUpload.objects.create(
-            institution_id=user.membership.institution_id,
-            metadata={
-                "title": "bench",
-                "description": "bench",
-                "category": "loans",
-                "sensitivity": "internal",
-                "terms": "bench",
-                "tags": [],
-            },
-            file_name="bench.csv",
-            size_bytes=size,
-            progress_total=size,
-            created_by=user,
-        )
-        shutil.copyfile(path, services.upload_path(upload))
+        upload = queue_upload(get_user_model().objects.get(username="nina"), Path(path), "bench")
         began = time.perf_counter()  # the copy above stands for the upload, not the publish
         done = services.upload_process(upload_id=str(upload.pk))
         assert done.state == "ready", done.problems
