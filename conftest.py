@@ -62,6 +62,18 @@ def _fast_passwords(settings: pytest.FixtureRequest) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _one_process_cache(settings: pytest.FixtureRequest) -> None:
+    # An empty in-memory cache per test. Cached pages stay on: the test's process (and its
+    # live-server thread) is the only one writing, so the generation sees every write;
+    # `worker_factory` turns them off for tests with a worker process, which cannot share it.
+    from django.core.cache import cache
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.BIZI_PAGE_CACHE = True
+    cache.clear()
+
+
 def database_url_of(settings_dict: dict) -> str:
     """The DATABASE_URL that points another process at the database this test process uses."""
     if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
@@ -143,10 +155,11 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def worker_factory(transactional_db: None, tmp_path: Path):  # type: ignore[no-untyped-def]
+def worker_factory(transactional_db: None, tmp_path: Path, settings):  # type: ignore[no-untyped-def]
     """Make worker processes for this test; every one is stopped when the test ends."""
     from portal.celery import app
 
+    settings.BIZI_PAGE_CACHE = False  # the worker's writes cannot reach this process's cache
     app.control.purge()  # messages left by an earlier test must not run against this one
     made: list[WorkerProcess] = []
 

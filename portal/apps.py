@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "Consortium"
+
+    def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from portal import generation
+
+        # Every committed write starts a new cache generation (see portal/generation.py).
+        connection_created.connect(generation.install, dispatch_uid="bizi-generation")

@@ -1,12 +1,12 @@
 """Reads of the consortium, always scoped to the person asking."""
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -116,6 +116,34 @@ def home_sections(*, user: AbstractBaseUser) -> list[HomeSection]:
 
     sections.extend(dashboard_sections(user=user))  # usage, storage, ledger dashboards
     return sections
+
+
+def home_valid_until(*, user: AbstractBaseUser) -> datetime | None:
+    """The next moment the home page changes with no write to the database, or None.
+
+    The page's cache generation (portal/generation.py) covers every change that is a write; a
+    few figures also change as time passes: a grant stops being active at its `expires_at`
+    (before the expiry task marks it), and a survey starts or stops waiting for answers at its
+    `opens_at` and `closes_at`. A cached page is served only before the earliest of those.
+    Queries run only when the page is rendered, never for a cached one.
+    """
+    from portal.access.selectors import active_grants
+    from portal.models import Grant
+    from surveys.models import Survey
+
+    now = timezone.now()
+    actor = actor_for(user)
+    moments: list[datetime | None] = []
+    if actor.is_member:
+        grants = active_grants(Grant.objects.filter(institution_id=actor.institution_id))
+        moments.append(grants.aggregate(first=Min("expires_at"))["first"])
+    # Every survey, not only the person's: the latest one heads the managers' Table 2 card.
+    surveys = Survey.objects.aggregate(
+        opens=Min("opens_at", filter=Q(opens_at__gt=now)),
+        closes=Min("closes_at", filter=Q(closes_at__gt=now)),
+    )
+    moments.extend(surveys.values())
+    return min((m for m in moments if m is not None), default=None)
 
 
 @dataclass

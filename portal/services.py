@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from portal import generation
 from portal.errors import DomainError
 from portal.models import ApiToken, Institution, Membership, WorkerHeartbeat
 from portal.permissions import Perm, require
@@ -65,11 +66,19 @@ def api_token_revoke(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
-def api_token_touch(*, token: ApiToken) -> None:
-    """Note a token's use, at most once a minute so reads do not turn into a write each."""
+def api_token_touch(*, token: ApiToken) -> bool:
+    """Note a token's use, at most once a minute so reads do not turn into a write each.
+
+    True if it wrote (and set `token.last_used_at`). The time of last use is on no cached page,
+    so this write keeps the cache generation: using the API does not empty the cache.
+    """
     now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+    if token.last_used_at is not None and now - token.last_used_at <= timedelta(minutes=1):
+        return False
+    with generation.unobserved():
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
+    return True
 
 
 def heartbeat_record(*, name: str, hostname: str) -> WorkerHeartbeat:

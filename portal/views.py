@@ -9,7 +9,7 @@ from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from portal import selectors, services
+from portal import pagecache, selectors, services
 from portal.errors import DomainError
 from portal.forms import LoginForm, MembershipRoleForm
 from portal.permissions import Perm, can, require
@@ -22,8 +22,18 @@ class LoginView(auth_views.LoginView):
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    sections = selectors.home_sections(user=request.user)
-    return render(request, "portal/home.html", {"sections": sections})
+    # Everyone lands here after signing in and comes back often; the sections take a query
+    # each, so the page is cached per person under the data generation (portal/pagecache.py).
+    def page(extra: dict[str, object]) -> HttpResponse:
+        sections = selectors.home_sections(user=request.user)
+        return render(request, "portal/home.html", {"sections": sections, **extra})
+
+    return pagecache.serve(
+        request,
+        name="home",
+        render=page,
+        valid_until=lambda: selectors.home_valid_until(user=request.user),
+    )
 
 
 @login_required

@@ -5,7 +5,9 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from portal import generation
 from portal.models import ApiToken
+from portal.permissions import actor_for
 from portal.services import api_token_touch, token_digest
 
 
@@ -26,11 +28,7 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "The token has characters a token never has."
             ) from None
-        token = (
-            ApiToken.objects.select_related("user__membership__institution")
-            .filter(digest=token_digest(secret))
-            .first()
-        )
+        token, gen = _token_for(token_digest(secret))
         if token is None:
             raise exceptions.AuthenticationFailed("Unknown token.")
         if token.revoked_at is not None:
@@ -39,11 +37,45 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("This token has expired; ask for a new one.")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("This account is disabled.")
-        api_token_touch(token=token)
+        if api_token_touch(token=token) and gen is not None:
+            # Keep the cached copy's time of last use, or every request would touch again.
+            generation.store(_key(token.digest, gen), token, TOKEN_CACHE_SECONDS)
+        # The generation this request's cached reads are keyed by (portal/pagecache.py).
+        token.user._bizi_generation = gen
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+TOKEN_CACHE_SECONDS = 600
+
+
+def _key(digest: str, gen: str) -> str:
+    return f"bizi:token:{digest}:{gen}"
+
+
+def _token_for(digest: str) -> tuple[ApiToken | None, str | None]:
+    """The token with its user, membership and roles, and the generation it was read under.
+
+    Cached under the data generation (portal/generation.py): revoking a token, disabling its
+    user or changing their roles is a write, so the next request reads the token afresh and is
+    refused at once; expiry is checked against the clock on every request. Unknown tokens are
+    not cached. The cache holds the token's digest, as the database does, never the secret.
+    """
+    gen = generation.current()
+    token = generation.cached(_key(digest, gen)) if gen is not None else None
+    if isinstance(token, ApiToken) and token.digest == digest:
+        return token, gen
+    token = (
+        ApiToken.objects.select_related("user__membership__institution")
+        .filter(digest=digest)
+        .first()
+    )
+    if token is not None and gen is not None:
+        actor_for(token.user)  # the roles too, so a cached token's requests need no query
+        generation.store(_key(digest, gen), token, TOKEN_CACHE_SECONDS)
+    return token, gen
 
 
 class HashedTokenScheme(OpenApiAuthenticationExtension):

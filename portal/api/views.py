@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from portal import selectors, services
 from portal.api import serializers as s
+from portal.api.caching import CachedListMixin
 from portal.models import ApiToken, Institution, Membership
 from portal.permissions import Perm, actor_for, require
 
@@ -72,7 +73,7 @@ class MeView(APIView):
         return Response(s.MeSerializer(body).data)
 
 
-class InstitutionListView(generics.ListCreateAPIView):
+class InstitutionListView(CachedListMixin, generics.ListCreateAPIView):
     """Every member institution. Moderators add new ones."""
 
     serializer_class = s.InstitutionSerializer

@@ -1,11 +1,16 @@
 from datetime import timedelta
+from unittest import mock
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from portal import generation
 from portal.models import ApiToken
-from portal.services import api_token_issue
+from portal.services import api_token_issue, api_token_revoke, membership_set_role
 from portal.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +82,76 @@ def test_disabled_account_cannot_use_its_token(cast, api):
     cast.bob.user.save()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert api.get(reverse("api-me")).status_code == 401
+
+
+# Token lookups are cached under the data generation (portal/api/authentication.py). Each test
+# below first shows the lookup was a cache hit, then that the change takes effect at once.
+
+
+def _cached_me(api):  # type: ignore[no-untyped-def]
+    """GET api-me, asserting the token came from the cache (no query for the token)."""
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get(reverse("api-me"))
+    assert not any("portal_apitoken" in q["sql"] for q in queries), queries.captured_queries
+    return response
+
+
+def test_a_cached_token_stops_working_at_once_when_revoked(cast, api):
+    token, secret = api_token_issue(user=cast.bob.user)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert api.get(reverse("api-me")).status_code == 200
+    assert _cached_me(api).status_code == 200
+    api_token_revoke(token=token)  # as another process (the admin, a script) would
+    response = api.get(reverse("api-me"))
+    assert response.status_code == 401 and "revoked" in response.json()["detail"]
+
+
+def test_a_cached_token_stops_working_at_its_expiry(cast, api):
+    token, secret = api_token_issue(user=cast.bob.user, ttl=timedelta(minutes=5))
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    api.get(reverse("api-me"))
+    assert _cached_me(api).status_code == 200
+    # No write: only the clock moves past the expiry.
+    with mock.patch("django.utils.timezone.now", return_value=token.expires_at):
+        response = api.get(reverse("api-me"))
+    assert response.status_code == 401 and "expired" in response.json()["detail"]
+
+
+def test_a_cached_token_of_a_disabled_account_stops_at_once(cast, api):
+    _, secret = api_token_issue(user=cast.bob.user)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    api.get(reverse("api-me"))
+    assert _cached_me(api).status_code == 200
+    get_user_model().objects.filter(pk=cast.bob.user.pk).update(is_active=False)
+    assert api.get(reverse("api-me")).status_code == 401
+
+
+def test_a_role_change_reaches_a_cached_token_at_once(cast, api):
+    _, secret = api_token_issue(user=cast.bob.user)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    api.get(reverse("api-me"))
+    assert _cached_me(api).json()["institution_role"] == "staff"
+    membership_set_role(by=cast.alice.user, membership=cast.bob, role="steward")
+    assert api.get(reverse("api-me")).json()["institution_role"] == "steward"
+
+
+def test_a_cached_token_belongs_to_its_own_secret_only(cast, api):
+    _, bobs = api_token_issue(user=cast.bob.user)
+    _, daves = api_token_issue(user=cast.dave.user)
+    for secret, name in [(bobs, "bob"), (daves, "dave"), (bobs, "bob"), (daves, "dave")]:
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        assert api.get(reverse("api-me")).json()["username"] == name
+
+
+def test_using_a_token_keeps_the_cache_and_notes_the_use_once_a_minute(cast, api):
+    token, secret = api_token_issue(user=cast.bob.user)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    api.get(reverse("api-me"))
+    generation_after_first_use = generation.current()
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(3):
+            api.get(reverse("api-me"))
+    assert not any(q["sql"].startswith("UPDATE") for q in queries)
+    assert generation.current() == generation_after_first_use
