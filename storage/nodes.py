@@ -10,6 +10,11 @@ objects, codes or keys: it only ever receives ciphertext shards. Two kinds:
   (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in the environment, a profile, an instance role),
   never from the database.
 
+Durability is two steps: `put` stores a shard and `sync(keys)` makes the shards put so far
+durable, so a caller storing many shards pays the flushes once at the end rather than per shard
+(a put is acknowledged only after its `sync`). Every caller calls `sync` before recording a
+shard as stored.
+
 Errors: `ShardMissing` when the key is not there, `NodeUnavailable` when the node cannot be
 reached at all. Backends are safe to share between threads.
 """
@@ -17,7 +22,10 @@ reached at all. Backends are safe to share between threads.
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import functools
+import mmap
 import os
 import threading
 import uuid
@@ -25,6 +33,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+import numpy as np
 
 __all__ = [
     "LocalFolder",
@@ -80,7 +90,8 @@ def parse_shard_key(key: str) -> tuple[uuid.UUID, int, int] | None:
 class NodeBackend(Protocol):
     label: str
 
-    def put(self, key: str, data: bytes | bytearray | memoryview) -> None: ...
+    def put(self, key: str, data: bytes | bytearray | memoryview) -> None:
+        """Store `data` under `key`; durable only once `sync` has been called for the key."""
 
     def get(self, key: str) -> bytes: ...
 
@@ -90,11 +101,20 @@ class NodeBackend(Protocol):
 
     def listing(self) -> Iterator[StoredKey]: ...
 
-    def sync(self, keys: list[str]) -> None: ...
+    def sync(self, keys: list[str]) -> None:
+        """Make the shards stored under `keys` durable (they survive a crash or power loss)."""
 
 
 class LocalFolder:
-    """Shards as files under `root`. With `fsync`, a put is on disk before it returns."""
+    """Shards as files under `root`. With `fsync`, `sync(keys)` puts them on the disk.
+
+    With `fsync`, shards are also written with O_DIRECT where the filesystem allows it: they
+    must reach the disk before the put is acknowledged anyway, and going around the page cache
+    keeps the write from costing a page allocation per 4 KiB (on virtual machines a first-touch
+    fault each, which measured slower than the disk) and from evicting other data. The writes
+    then proceed at the disk's speed while the caller computes, and `sync` only has to flush
+    metadata and the drive's cache.
+    """
 
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
         self.root = Path(root)
@@ -102,6 +122,7 @@ class LocalFolder:
         self.label = str(self.root)
         self._made: set[str] = set()
         self._lock = threading.Lock()
+        self._direct = fsync and hasattr(os, "O_DIRECT")  # False once the filesystem refuses it
 
     def create(self) -> None:
         """Make the root folder and its marker (registration only)."""
@@ -119,40 +140,64 @@ class LocalFolder:
             raise ValueError(f"bad key {key!r}")
         return self.root / key
 
-    def put(self, key: str, data: bytes | bytearray | memoryview) -> None:
-        path = self._path(key)
+    def _ensure_folder(self, path: Path) -> None:
         folder = str(path.parent)
-        if folder not in self._made:
-            # The root must exist already: mkdir below it, never of it (see the module doc).
-            if not self.root.is_dir():
-                raise NodeUnavailable(f"node folder {self.root} is missing")
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise NodeUnavailable(f"cannot write to {self.root}: {exc}") from exc
-            with self._lock:
-                self._made.add(folder)
-        # Written beside its final name and renamed into place, so a reader (or a crash) never
-        # sees half a shard under the real name.
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        if folder in self._made:
+            return
+        # The root must exist already: mkdir below it, never of it (see the module doc).
+        if not self.root.is_dir():
+            raise NodeUnavailable(f"node folder {self.root} is missing")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise NodeUnavailable(f"cannot write to {self.root}: {exc}") from exc
+        with self._lock:
+            self._made.add(folder)
+
+    def _create(self, tmp: Path) -> tuple[int, bool]:
+        """A new file's descriptor, and whether it is open with O_DIRECT."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        if self._direct:
+            try:
+                return os.open(tmp, flags | os.O_DIRECT, 0o600), True
+            except OSError as exc:
+                if exc.errno != errno.EINVAL:  # EINVAL: this filesystem has no direct I/O
+                    raise
+                self._direct = False
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+        return os.open(tmp, flags, 0o600), False
+
+    def _open_new(self, path: Path, tmp: Path) -> tuple[int, bool]:
+        try:
+            return self._create(tmp)
         except FileNotFoundError:
             with self._lock:
-                self._made.discard(folder)  # the folder went away since: try once more
+                self._made.discard(str(path.parent))  # the folder went away since: once more
             if not self.root.is_dir():
                 raise NodeUnavailable(f"node folder {self.root} is missing") from None
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as exc:
             raise NodeUnavailable(f"cannot write to {self.root}: {exc}") from exc
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return self._create(tmp)
+        except OSError as exc:
+            raise NodeUnavailable(f"cannot write to {self.root}: {exc}") from exc
+
+    def put(self, key: str, data: bytes | bytearray | memoryview) -> None:
+        path = self._path(key)
+        self._ensure_folder(path)
+        # Written beside its final name and renamed into place, so a reader (or a crash) never
+        # sees half a shard under the real name.
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        fd, direct = self._open_new(path, tmp)
+        try:
             try:
                 view = memoryview(data).cast("B")
-                while view:
-                    view = view[os.write(fd, view) :]
-                if self.fsync:
-                    os.fsync(fd)
+                if direct:
+                    _write_direct(fd, view)
+                else:
+                    _write_all(fd, view)
             finally:
                 os.close(fd)
             os.replace(tmp, path)
@@ -162,18 +207,19 @@ class LocalFolder:
             raise NodeUnavailable(f"cannot write {key} to {self.root}: {exc}") from exc
 
     def sync(self, keys: list[str]) -> None:
-        """Make the renames of `keys` durable: fsync each folder they are in, once."""
+        """Make `keys` durable: fsync each file's data, then each folder (the renames), once.
+
+        Deferred to here from `put` because one journal commit then covers many files: after
+        direct writes, fsyncing a whole object's shards measured ~0.2 ms per file, against ~1 ms
+        per file when each put fsyncs its own.
+        """
         if not self.fsync:
             return
-        for folder in sorted({str(self._path(k).parent) for k in keys}):
-            try:
-                fd = os.open(folder, os.O_RDONLY)
-            except OSError as exc:
-                raise NodeUnavailable(f"cannot sync {folder}: {exc}") from exc
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        paths = [self._path(k) for k in keys]
+        for path in paths:
+            _fsync_path(path, os.O_RDONLY)
+        for folder in sorted({str(p.parent) for p in paths}):
+            _fsync_path(Path(folder), os.O_RDONLY | os.O_DIRECTORY)
 
     def get(self, key: str) -> bytes:
         try:
@@ -200,6 +246,77 @@ class LocalFolder:
                 except FileNotFoundError:
                     continue
                 yield StoredKey(path.relative_to(self.root).as_posix(), modified)
+
+
+def _fsync_path(path: Path, flags: int) -> None:
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise NodeUnavailable(f"{path} vanished before it was synced") from None
+    except OSError as exc:
+        raise NodeUnavailable(f"cannot sync {path}: {exc}") from exc
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        raise NodeUnavailable(f"cannot sync {path}: {exc}") from exc
+    finally:
+        os.close(fd)
+
+
+# O_DIRECT wants the buffer's address, the length and the file offset aligned to the device's
+# logical block size; 4 KiB covers every common one.
+_ALIGN = 4096
+_BOUNCE_SIZE = 1 << 20
+_bounce = threading.local()
+
+
+def _write_all(fd: int, view: memoryview) -> None:
+    while view:
+        try:
+            view = view[os.write(fd, view) :]
+        except OSError as exc:
+            if exc.errno != errno.EINVAL or not fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT:
+                raise
+            # A direct write the device refused after all (a short write left the offset
+            # unaligned, or a stricter block size): finish through the page cache; the
+            # `sync` flushes it like the rest.
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_DIRECT)
+
+
+def _address(view: memoryview) -> int:
+    return int(np.frombuffer(view, np.uint8).ctypes.data) if len(view) else 0
+
+
+def _bounce_buffer() -> memoryview:
+    """This thread's page-aligned scratch buffer (anonymous mmap memory is page-aligned)."""
+    buffer = getattr(_bounce, "view", None)
+    if buffer is None:
+        buffer = _bounce.view = memoryview(mmap.mmap(-1, _BOUNCE_SIZE))
+    return buffer
+
+
+def _write_direct(fd: int, view: memoryview) -> None:
+    """Write `view` to a file opened with O_DIRECT.
+
+    The aligned part goes straight from the caller's memory (the engine hands page-aligned
+    shards); the rest, or all of an unaligned buffer, is copied through a page-aligned bounce
+    buffer, its last block zero-padded and the file then cut back to the true length.
+    """
+    n = len(view)
+    body = n - n % _ALIGN if _address(view) % _ALIGN == 0 else 0
+    _write_all(fd, view[:body])
+    rest = view[body:]
+    if not rest:
+        return
+    bounce = _bounce_buffer()
+    for start in range(0, len(rest), len(bounce)):
+        piece = rest[start : start + len(bounce)]
+        padded = -(-len(piece) // _ALIGN) * _ALIGN
+        bounce[: len(piece)] = piece
+        bounce[len(piece) : padded] = bytes(padded - len(piece))
+        _write_all(fd, bounce[:padded])
+    if n % _ALIGN:
+        os.ftruncate(fd, n)
 
 
 # boto3 clients are thread-safe and slow to build (~100 ms): one per endpoint per process.

@@ -40,6 +40,7 @@ from django.utils import timezone
 from portal.errors import DomainError
 from storage import crypto
 from storage.engine import (
+    WRITE_THREADS,
     Manifest,
     ObjectReader,
     ShardInfo,
@@ -138,6 +139,20 @@ def storage_executor() -> ThreadPoolExecutor:
             _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="storage")
             _pool_pid = os.getpid()
         return _pool
+
+
+# Shard writes get a pool of their own (see storage.engine.WRITE_THREADS).
+_io_pool: ThreadPoolExecutor | None = None
+_io_pool_pid = 0
+
+
+def storage_io_executor() -> ThreadPoolExecutor:
+    global _io_pool, _io_pool_pid
+    with _pool_lock:
+        if _io_pool is None or _io_pool_pid != os.getpid():
+            _io_pool = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="storage-io")
+            _io_pool_pid = os.getpid()
+        return _io_pool
 
 
 # --- Nodes ---------------------------------------------------------------------------------
@@ -348,6 +363,7 @@ def object_put(stream: Any, *, policy: Policy | None = None) -> StoredObject:
         backends=backends,
         placement=placement,
         executor=storage_executor(),
+        io_executor=storage_io_executor(),
         on_node_failure=lambda node_id, message: failed.append((node_id, message)),
     )
     try:
@@ -509,6 +525,7 @@ def object_open(object_id: uuid.UUID | str) -> StoredObjectReader:
         backends=backends,
         executor=storage_executor(),
         on_problems=lambda problems: shard_problems_record(obj.pk, problems),
+        io_executor=storage_io_executor(),
     )
 
 

@@ -93,6 +93,7 @@ MAX_SYMBOL_SIZE = 4096
 DEFAULT_SHARD_SYMBOLS = 640
 
 _BLOCK_WORDS = 1 << 15  # column blocks of 256 KiB per parity row, so rows stay in cache
+_PAGE_WORDS = 4096 // 8  # parity rows start on 4 KiB boundaries (`_parity_row_words`)
 # Decoding reuses per-thread scratch buffers up to this size (words): freeing and reallocating
 # multi-MiB arrays per stripe lets glibc return them to the kernel and fault them back in,
 # which cost more than the decoding itself in measurements.
@@ -220,14 +221,36 @@ def encode(data_shards: Sequence[_Buffer], m: int) -> list[np.ndarray]:
     return [p.view(np.uint8) for p in _encode_words(data, m, shard_len // 8, u // 8)]
 
 
-def _encode_words(data: Sequence[np.ndarray], m: int, width: int, w: int) -> list[np.ndarray]:
-    """Parity rows (uint64) of k data rows of `width` words, with `w` words per symbol."""
+def _parity_row_words(k: int, m: int, width: int, w: int) -> int:
+    """Words between the starts of two parity rows in `_encode_words`' output buffer.
+
+    Long enough for the longest parity (i = m-1), rounded up to whole pages so that, in a
+    page-aligned buffer, every parity starts on a page: node writes can then hand the parity
+    to the disk as it is (O_DIRECT, see `storage.nodes`) instead of through a bounce copy.
+    """
+    words = width + (m - 1) * (k - 1) * w
+    return -(-words // _PAGE_WORDS) * _PAGE_WORDS
+
+
+def _encode_words(
+    data: Sequence[np.ndarray], m: int, width: int, w: int, out: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """Parity rows (uint64) of k data rows of `width` words, with `w` words per symbol.
+
+    `out`, if given, is a uint64 buffer of at least m * `_parity_row_words(...)` words that the
+    parities are written into (and returned as views of); else a fresh one is allocated.
+    """
     k = len(data)
     if m == 0:
         return []
-    # Parity i lives at flat[i*row_words:], long enough for the longest parity (i = m-1).
-    row_words = width + (m - 1) * (k - 1) * w
-    flat = np.empty(m * row_words, dtype=np.uint64)
+    # Parity i lives at flat[i*row_words:].
+    row_words = _parity_row_words(k, m, width, w)
+    if out is None:
+        flat = np.empty(m * row_words, dtype=np.uint64)
+    elif out.size < m * row_words:
+        raise ValueError(f"the parity buffer holds {out.size} words, {m * row_words} needed")
+    else:
+        flat = out
     # Shard 0 has shift 0 in every parity: copying it initialises [0, width) of every row; the
     # tails beyond it start at zero. Only then are the shifted shards added, block by block.
     _shifted_rows(flat, row_words, m, 0, width)[...] = data[0]
@@ -519,12 +542,33 @@ class ZigzagCode:
         length = self.stripe_size if length is None else length
         return self.stored_size(length) / max(1, length)
 
-    def encode_stripe(self, data: bytes | bytearray | memoryview) -> list[memoryview]:
+    def parity_buffer_size(self, length: int) -> int:
+        """Bytes of the `parity_out` buffer `encode_stripe` needs for a stripe of `length`.
+
+        A shorter stripe can need more when its symbols are larger (k and m far beyond the
+        defaults): a caller reusing one buffer checks each stripe.
+        """
+        shard_len = shard_len_for(length, self.k)
+        w = symbol_size_for(shard_len) // 8
+        return self.m * _parity_row_words(self.k, self.m, shard_len // 8, w) * 8
+
+    def encode_stripe(
+        self,
+        data: bytes | bytearray | memoryview,
+        *,
+        parity_out: bytearray | memoryview | None = None,
+    ) -> list[memoryview]:
         """The k data shards and then the m parity shards of `data`, as read-only buffers.
 
         Shard lengths are `shard_lengths(len(data))`; the last data shards are zero-padded.
         Whole data shards are views of `data` itself, not copies (like zfec's primary blocks):
         do not modify `data` while the shards are in use, or copy them with bytes().
+
+        `parity_out` (writable, at least `parity_buffer_size(len(data))` bytes, 8-byte aligned)
+        receives the parities, which are then views of it: a caller encoding stripe after
+        stripe reuses one buffer instead of faulting in fresh pages for each (on virtual
+        machines that cost as much as the encoding). Page-aligned, it gives page-aligned
+        parities.
         """
         view = memoryview(data).cast("B")
         length = len(view)
@@ -540,7 +584,8 @@ class ZigzagCode:
                 if start < length:
                     padded[: length - start] = view[start:length]
                 words.append(padded.view(np.uint64))
-        parities = _encode_words(words, self.m, width, symbol_size_for(shard_len) // 8)
+        out = None if parity_out is None else np.frombuffer(parity_out, np.uint64)
+        parities = _encode_words(words, self.m, width, symbol_size_for(shard_len) // 8, out)
         return [memoryview(a).cast("B").toreadonly() for a in [*words, *parities]]
 
     def decode_stripe(self, shards: Sequence[_Buffer | None], length: int) -> bytearray:

@@ -253,3 +253,24 @@ def test_threads_decode_concurrently() -> None:
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         assert all(pool.map(work, range(8)))
+
+
+@pytest.mark.parametrize("length", [1, 4096 * 4 + 5, 640 * 4096 * 4, 640 * 4096 * 4 - 8])
+def test_parities_written_into_a_caller_buffer_are_the_same_and_page_aligned(length: int) -> None:
+    import mmap
+
+    code = ZigzagCode(4, 2)
+    data = random.Random(length).randbytes(length)
+    plain = [bytes(s) for s in code.encode_stripe(data)]
+    out = memoryview(mmap.mmap(-1, code.parity_buffer_size(640 * 4096 * 4)))
+    shards = code.encode_stripe(data, parity_out=out)
+    assert [bytes(s) for s in shards] == plain
+    base = np.frombuffer(out, np.uint8).ctypes.data
+    for parity in shards[code.k :]:
+        assert (np.frombuffer(parity, np.uint8).ctypes.data - base) % 4096 == 0
+
+
+def test_a_parity_buffer_too_small_is_refused() -> None:
+    code = ZigzagCode(4, 2)
+    with pytest.raises(ValueError, match="parity buffer"):
+        code.encode_stripe(bytes(1 << 16), parity_out=bytearray(4096))

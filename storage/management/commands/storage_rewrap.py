@@ -1,6 +1,8 @@
 """`manage.py storage_rewrap`: re-wrap every data key under a new master key.
 
-Only the wrapped keys in the database change; shard data is not read or written.
+Only the wrapped keys in the database change; shard data is not read or written. Keys other
+apps wrap under the master key are re-wrapped in the same transaction by the functions listed
+in STORAGE_REWRAP_HOOKS.
 """
 
 from pathlib import Path
@@ -8,9 +10,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils.module_loading import import_string
 
 from storage.crypto import key_id
-from storage.keys import master_key, parse_key, write_new_key_file
+from storage.keys import keyring, master_key, parse_key, write_new_key_file
 from storage.management.commands._progress import ProgressBar
 from storage.services import StorageError, keys_rewrap
 
@@ -50,14 +54,24 @@ class Command(BaseCommand):
         new_key = self._new_key(options)
         if key_id(new_key) == key_id(master_key()):
             raise CommandError("The new key is the current STORAGE_MASTER_KEY.")
+        ring = keyring()
         try:
-            count = keys_rewrap(
-                new_key=new_key, progress=ProgressBar(self.stdout, "rewrap", "objects")
-            )
+            # One transaction: the data keys and the keys other apps wrap under the master key
+            # (STORAGE_REWRAP_HOOKS, e.g. grants' pseudonymization keys) move together or not
+            # at all, so no key is left that only the old master key opens.
+            with transaction.atomic():
+                count = keys_rewrap(
+                    new_key=new_key, progress=ProgressBar(self.stdout, "rewrap", "objects")
+                )
+                others = sum(
+                    import_string(hook)(keyring=ring, new_key=new_key)
+                    for hook in settings.STORAGE_REWRAP_HOOKS
+                )
         except StorageError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(
-            f"OK: {count} data keys re-wrapped under master key {key_id(new_key)}. Now set "
+            f"OK: {count} data keys re-wrapped under master key {key_id(new_key)}, and "
+            f"{others} keys of other apps (STORAGE_REWRAP_HOOKS). Now set "
             "STORAGE_MASTER_KEY (or STORAGE_MASTER_KEY_FILE) to the new key, and keep the old "
             "one in STORAGE_OLD_MASTER_KEYS until every process runs with the new setting."
         )
