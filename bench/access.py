@@ -7,6 +7,10 @@ pseudonymized column. Each figure is measured in a fresh child process:
 - storage open: `object_open` read to the end (decrypt, decode, verify), MiB/s and peak RSS;
 - download: `GET /api/v1/grants/{id}/data/?format=csv` through Django, consumed to the end:
   MiB/s of the stored CSV, time to first byte, peak RSS, and the ratio to storage open.
+
+The generated file repeats 20,000 loans, so the pseudonymized column has 20,000 distinct
+values: each is hashed once per download, and later rows are looked up (portal/access/data.py,
+`Pseudonymizer`). A column of values that never repeat costs about 1 µs of HMAC per row more.
 SQLite in a temporary folder (the database does little here).
 """
 
@@ -82,8 +86,11 @@ def child_download(grant_id: int, size: int, fmt: str) -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.test import Client
+
+    from portal.access.data import DEFAULT_THREADS
 
     client = Client()
     client.force_login(get_user_model().objects.get(username="omar"))
@@ -105,6 +112,8 @@ def child_download(grant_id: int, size: int, fmt: str) -> None:
                 "ttfb_ms": (first or seconds) * 1000,
                 "out_mib": out / MiB,
                 "rss": _peak_rss_mib(),
+                "block_mib": settings.ACCESS_DOWNLOAD_BLOCK_BYTES / MiB,
+                "threads": DEFAULT_THREADS,
             }
         )
     )
@@ -144,7 +153,8 @@ def main() -> None:
         print(
             f"access.download size={SIZE_MIB}MiB format={FORMAT} columns=4/8 filter+mask: "
             f"{view['mib_s']:.0f} MiB/s, first byte {view['ttfb_ms']:.0f} ms, "
-            f"peak RSS {view['rss']:.0f} MiB, {view['out_mib']:.0f} MiB out "
+            f"peak RSS {view['rss']:.0f} MiB, {view['out_mib']:.0f} MiB out, "
+            f"{view['block_mib']:g} MiB chunks on {view['threads']} threads "
             f"(storage open {plain['mib_s']:.0f} MiB/s, peak RSS {plain['rss']:.0f} MiB; "
             f"ratio {view['mib_s'] / plain['mib_s']:.2f}; "
             "goals: ratio >= 0.5, first byte < 300 ms, flat memory)",

@@ -416,50 +416,81 @@ def to_arrow(node: Node, types: dict[str, str]) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    def field(column: str) -> Any:
-        if types[column] == "decimal":
-            return pc.field(column).cast(pa.float64())
-        return pc.field(column)
+    return _compile(node, types, pc.field, lambda e: e.cast(pa.float64()))
+
+
+def row_mask(node: Node, types: dict[str, str], table: Any, memory_pool: Any = None) -> Any:
+    """`to_arrow`'s expression evaluated on `table` (a pyarrow Table read as `to_arrow` says):
+    a boolean array, true for the rows that pass. The same compute functions, called directly:
+    no Acero plan is built per call, which costs a download more than the comparisons do."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kw = {"memory_pool": memory_pool}
+    return _compile(node, types, table.column, lambda a: pc.cast(a, pa.float64(), **kw), kw)
+
+
+def _compile(
+    node: Node, types: dict[str, str], column: Any, to_number: Any, kw: dict | None = None
+) -> Any:
+    """`node` as pyarrow.compute calls on `column(name)`: an expression when `column` is
+    `pc.field`, arrays when it reads a table's columns (the functions accept either; `kw`
+    goes to every call made on arrays)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kw = kw or {}
+
+    def field(name: str) -> Any:
+        if types[name] == "decimal":
+            return to_number(column(name))
+        return column(name)
 
     def scalar(value: Any) -> Any:
         return pa.scalar(float(value) if isinstance(value, Decimal) else value)
 
     if isinstance(node, Compare):
         if types[node.column] == "boolean":
-            truth = pc.field(node.column).isin(_TRUE_WORDS)
-            test = truth if node.value else ~truth
+            values = column(node.column)
+            truth = pc.is_in(values, value_set=pa.array(_TRUE_WORDS), **kw)
+            test = truth if node.value else pc.invert(truth, **kw)
             if node.op == "!=":
-                test = ~test
-            return pc.field(node.column).is_valid() & test
+                test = pc.invert(test, **kw)
+            return pc.and_kleene(pc.is_valid(values, **kw), test, **kw)
         left, value = field(node.column), scalar(node.value)
         ops = {
-            "=": lambda: left == value,
-            "!=": lambda: left != value,
-            "<": lambda: left < value,
-            "<=": lambda: left <= value,
-            ">": lambda: left > value,
-            ">=": lambda: left >= value,
+            "=": pc.equal,
+            "!=": pc.not_equal,
+            "<": pc.less,
+            "<=": pc.less_equal,
+            ">": pc.greater,
+            ">=": pc.greater_equal,
         }
-        return ops[node.op]()
+        return ops[node.op](left, value, **kw)
     if isinstance(node, InList):
         if types[node.column] == "boolean":
-            parts = [to_arrow(Compare(node.column, "=", v), types) for v in node.values]
+            parts = [
+                _compile(Compare(node.column, "=", v), types, column, to_number, kw)
+                for v in node.values
+            ]
             result = parts[0]
             for part in parts[1:]:
-                result = result | part
+                result = pc.or_kleene(result, part, **kw)
             return result
         values = [float(v) if isinstance(v, Decimal) else v for v in node.values]
-        return field(node.column).isin(values)
+        return pc.is_in(field(node.column), value_set=pa.array(values), **kw)
     if isinstance(node, Between):
         left = field(node.column)
-        return (left >= scalar(node.low)) & (left <= scalar(node.high))
+        low = pc.greater_equal(left, scalar(node.low), **kw)
+        return pc.and_kleene(low, pc.less_equal(left, scalar(node.high), **kw), **kw)
     if isinstance(node, IsNull):
-        test = pc.field(node.column).is_null()
-        return ~test if node.negated else test
+        test = pc.is_null(column(node.column), **kw)
+        return pc.invert(test, **kw) if node.negated else test
     if isinstance(node, Not):
-        return ~to_arrow(node.operand, types)
-    expressions = [to_arrow(o, types) for o in node.operands]
-    result = expressions[0]
-    for expression in expressions[1:]:
-        result = (result & expression) if node.op == "and" else (result | expression)
+        return pc.invert(_compile(node.operand, types, column, to_number, kw), **kw)
+    parts = [_compile(o, types, column, to_number, kw) for o in node.operands]
+    result = parts[0]
+    combine = pc.and_kleene if node.op == "and" else pc.or_kleene
+    for part in parts[1:]:
+        result = combine(result, part, **kw)
     return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -48,7 +49,16 @@ def notify(users: Iterable[AbstractBaseUser], message: str, url: str = "") -> No
         transaction.on_commit(lambda: _send(addresses, message, url), robust=True)
 
 
+def absolute_url(url: str) -> str:
+    """`url` (a path from `reverse`) under PORTAL_BASE_URL; full URLs stay as they are."""
+    if not url or urlsplit(url).scheme:
+        return url
+    return settings.PORTAL_BASE_URL.rstrip("/") + "/" + url.lstrip("/")
+
+
 def _send(addresses: list[str], message: str, url: str) -> None:
+    # A mail client has no page to resolve a path against: the link must be absolute.
+    url = absolute_url(url)
     body = f"{message}\n\n{url}\n" if url else f"{message}\n"
     for address in addresses:
         try:

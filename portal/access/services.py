@@ -25,7 +25,7 @@ from django.utils.text import slugify
 
 from ledger.services import record_event
 from portal.access import filters
-from portal.access.data import CONTENT_TYPES, View, encode, view_batches
+from portal.access.data import CONTENT_TYPES, View, view_pieces
 from portal.access.notifications import moderators, notify, stewards_of
 from portal.errors import DomainError
 from portal.models import AccessRequest, Dataset, Download, Grant
@@ -528,8 +528,8 @@ def grant_download(*, user: AbstractBaseUser, grant: Grant, fmt: str) -> Downloa
     def chunks() -> Iterator[bytes]:
         digest, size, rows = hashlib.sha256(), 0, 0
         with object_open(grant.version.object_id) as raw:
-            batches = view_batches(raw, view, block_size=settings.ACCESS_DOWNLOAD_BLOCK_BYTES)
-            for piece, count in encode(batches, fmt, view):
+            pieces = view_pieces(raw, view, fmt, block_size=settings.ACCESS_DOWNLOAD_BLOCK_BYTES)
+            for piece, count in pieces:
                 rows += count
                 if piece:
                     digest.update(piece)

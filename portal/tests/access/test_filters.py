@@ -138,7 +138,11 @@ def test_compiled_expressions_select_the_right_rows():
 
     def ids(text: str) -> list[int]:
         node = filters.parse(text, SCHEMA)
-        return table.filter(filters.to_arrow(node, types))["loan_id"].to_pylist()
+        chosen = table.filter(filters.to_arrow(node, types))["loan_id"].to_pylist()
+        # The download evaluates the same functions on the arrays directly: same rows.
+        direct = table.filter(filters.row_mask(node, types, table))["loan_id"].to_pylist()
+        assert direct == chosen, text
+        return chosen
 
     assert ids("amount > 100") == [1, 2]
     assert ids("amount between 70 and 300") == [2, 4]
@@ -150,3 +154,6 @@ def test_compiled_expressions_select_the_right_rows():
     assert ids("region is null") == [3]
     assert ids("not (loan_id = 1) and region is not null") == [2, 4]
     assert ids("loan_id = 1 or amount < 100") == [1, 4]
+    assert ids("defaulted in (true, false)") == [1, 2, 3, 4]
+    assert ids("amount in (250, 75.25) and not region is null") == [2, 4]
+    assert ids("opened in ('2024-01-03', '2023-12-30') or loan_id between 2 and 2") == [1, 2, 4]

@@ -1,0 +1,178 @@
+"""The download's data path without a database: cutting the CSV into whole rows, the threaded
+pipeline against a one-piece reference, and the pseudonymizer's cache."""
+
+import hashlib
+import hmac
+import io
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from portal.access import data, filters
+
+SCHEMA = [
+    {"name": "id", "type": "integer"},
+    {"name": "note", "type": "text"},
+    {"name": "amount", "type": "decimal"},
+    {"name": "opened", "type": "date"},
+]
+KEY = bytes(range(32))
+
+
+def csv_bytes(rows: list[list[str]], *, crlf: bool = False) -> bytes:
+    """RFC 4180: a value holding a comma, quote, CR or LF is quoted (the csv module leaves a
+    lone CR bare when lines end with LF), quotes inside doubled."""
+
+    def value(text: str) -> str:
+        if any(ch in text for ch in ',"\r\n'):
+            return '"' + text.replace('"', '""') + '"'
+        return text
+
+    end = "\r\n" if crlf else "\n"
+    lines = [[c["name"] for c in SCHEMA], *rows]
+    return "".join(",".join(map(value, line)) + end for line in lines).encode()
+
+
+def reference(body: bytes, view: data.View) -> bytes:
+    """The view the slow, obvious way: the whole file in one pyarrow read, filtered, masked,
+    written in one go."""
+    plan = data.ViewPlan(view, "csv")
+    table = pacsv.read_csv(
+        io.BytesIO(body),
+        parse_options=plan.parse_options,
+        convert_options=plan.convert_options,
+    )
+    shaped = plan.shape(table)
+    header = ",".join(view.columns).encode() + b"\n"
+    return header + (plan.encode(shaped) if shaped is not None else b"")
+
+
+def download(body: bytes, view: data.View, *, block_size: int, threads: int = 2) -> bytes:
+    pieces = data.view_pieces(io.BytesIO(body), view, "csv", block_size=block_size, threads=threads)
+    return b"".join(piece for piece, _ in pieces)
+
+
+def make_view(**kw) -> data.View:  # type: ignore[no-untyped-def]
+    values = {
+        "columns": ["id", "note", "amount"],
+        "filter": "",
+        "masks": {},
+        "key": KEY,
+        "schema": SCHEMA,
+    } | kw
+    return data.View(**values)
+
+
+NOTES = st.text(
+    alphabet=st.sampled_from(list("ab ,\"\n\r'é")) | st.characters(codec="utf-8"),
+    max_size=12,
+)
+ROWS = st.lists(
+    st.tuples(
+        NOTES, st.sampled_from(["", "1.5", "250.00", "-3"]), st.sampled_from(["", "2024-02-29"])
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=ROWS, block=st.integers(min_value=1, max_value=300), crlf=st.booleans())
+def test_chunks_end_on_row_boundaries_whatever_the_values(rows, block, crlf):
+    body = csv_bytes([[str(i), n, a, o] for i, (n, a, o) in enumerate(rows)], crlf=crlf)
+    chunks = list(data.row_chunks(io.BytesIO(body), block))
+    assert all(isinstance(c, memoryview) for c in chunks)  # csv.writer quotes as RFC 4180 does
+    assert b"".join(bytes(c) for c in chunks) == body[data.header_end(body) :]
+    # Every chunk alone holds whole rows: together they are the file's rows, in order.
+    ids = []
+    for chunk in chunks:
+        table = data.ViewPlan(make_view(), "csv").parse(chunk)
+        ids += table.column("id").to_pylist()
+    assert ids == list(range(len(rows)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=ROWS, block=st.integers(min_value=1, max_value=200), threads=st.integers(1, 3))
+def test_the_threaded_download_is_the_one_piece_view(rows, block, threads):
+    body = csv_bytes([[str(i), n, a, o] for i, (n, a, o) in enumerate(rows)])
+    view = make_view(
+        columns=["id", "note", "opened"],
+        filter="amount > 0 or note is null",
+        masks={"note": "pseudonymize", "opened": "year_only"},
+    )
+    assert download(body, view, block_size=block, threads=threads) == reference(body, view)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        b'1,5" screen,1,2024-01-01\n2,"a\nb",2,\n',  # a quote inside an unquoted value
+        b'1,"ab"cd,1,\n2,"x\ny",2,\n',  # text after a closing quote
+    ],
+)
+def test_quotes_outside_rfc_4180_go_to_pyarrows_own_reader(rows):
+    body = b"id,note,amount,opened\n" + b"3,plain,1,\n" * 30 + rows * 20
+    chunks = list(data.row_chunks(io.BytesIO(body), 64))
+    assert isinstance(chunks[0], memoryview) and isinstance(chunks[-1], data.Tail)
+    view = make_view(columns=["id", "note"])
+    assert download(body, view, block_size=64) == reference(body, view)
+
+
+@pytest.mark.parametrize(
+    ("body", "rows"),
+    [
+        (b"", []),
+        (b"id,note,amount,opened", []),
+        (b"id,note,amount,opened\n", []),
+        (b"\xef\xbb\xbfid,note,amount,opened\n1,x,2,\n", [1]),
+        (b'id,"no\nte",amount,opened\r\n1,x,2,\r\n2,y,3,', [1, 2]),  # a header over two lines
+        (b"id,note,amount,opened\n1,x,2,\n\n2,y,3,\n", [1, 2]),  # an empty line is skipped
+    ],
+)
+def test_headers_byte_order_marks_and_last_lines(body, rows):
+    for block in (1, 3, 64):
+        out = download(body, make_view(columns=["id"]), block_size=block)
+        assert out == b"id\n" + b"".join(b"%d\n" % r for r in rows)
+
+
+def test_a_row_longer_than_a_block_grows_the_buffer():
+    body = csv_bytes([["1", "x" * 5000, "1", ""], ["2", "y", "2", ""]])
+    chunks = list(data.row_chunks(io.BytesIO(body), 64))
+    assert b"".join(bytes(c) for c in chunks) == body[data.header_end(body) :]
+    assert download(body, make_view(), block_size=64) == reference(body, make_view())
+
+
+def test_closing_the_download_early_stops_it():
+    body = csv_bytes([[str(i), "x", "1", ""] for i in range(5000)])
+    stream = io.BytesIO(body)
+    pieces = data.view_pieces(stream, make_view(), "csv", block_size=256, threads=2)
+    next(pieces), next(pieces)
+    pieces.close()
+    assert stream.tell() < len(body)  # the rest was never read
+
+
+def test_pseudonyms_are_hmac_sha256_and_the_cache_changes_nothing():
+    values = pa.array(["Ann", None, "Bob", "Ann", "", "Élodie"] * 3)
+    small = data.Pseudonymizer(KEY, 16, cache_size=2)  # cleared again and again
+    big = data.Pseudonymizer(KEY, 16)
+    expected = [
+        None if v is None else hmac.new(KEY, v.encode(), hashlib.sha256).hexdigest()[:16]
+        for v in values.to_pylist()
+    ]
+    for _ in range(3):
+        assert small(values).to_pylist() == expected
+        assert big(pa.chunked_array([values[:7], values[7:]])).to_pylist() == expected
+    assert len(big.known[0]) == 4  # Ann, Bob, the empty string, Élodie
+    assert data.Pseudonymizer(b"other" * 8, 16)(values).to_pylist() != expected
+    assert pc.all(pc.equal(big(pa.array([1, 2])), small(pa.array(["1", "2"])))).as_py()
+
+
+def test_the_filter_runs_on_the_arrays_the_download_reads():
+    body = csv_bytes([["1", "a", "10", "2024-01-01"], ["2", "b", "", ""], ["3", "c", "5", ""]])
+    view = make_view(columns=["id"], filter="amount >= 5 and opened is null")
+    node = filters.parse(view.filter, SCHEMA)
+    assert filters.columns_used(node) == {"amount", "opened"}
+    assert download(body, view, block_size=16) == b"id\n3\n"
