@@ -1,18 +1,24 @@
-"""Dashboards benchmark: p50/p99 of each dashboard page with 10^6 ledger entries behind it.
+"""Dashboards benchmark: p50/p99 of each dashboard page with 10^5 access requests and 10^6
+ledger entries behind it.
 
-Issue 9 asks for p99 < 300 ms per page with 10^6 ledger entries in the database (and 10^5
-access requests, which join the usage page when portal/access/ lands). The dashboards only
-aggregate, so the rows go in directly, with plausible fields: 10^6 ledger entries over a year
-(a block per 1,000), 10^5 stored objects of one stripe with 6 shards each on 8 nodes (6 x 10^5
-shard rows), 10^5 storage events and 10^5 dataset listings. Each page is fetched through
+Issue 9 asks for p99 < 300 ms per page with 10^6 ledger entries and 10^5 access requests in the
+database. The dashboards only aggregate, so the rows go in directly, with plausible fields:
+10^6 ledger entries over a year (a block per 1,000), 10^5 stored objects of one stripe with 6
+shards each on 8 nodes (6 x 10^5 shard rows), 10^5 storage events, 10^5 dataset listings, and
+10^5 access requests on 5,000 of them (2 % waiting for a moderator, 3 % for the owner, 5 %
+rejected, 20 % denied, 65 % approved, 5 % withdrawn; 30 % moderated first) with a grant per
+approval and 1.5 downloads per grant (5 % of them abandoned). Each page is fetched through
 Django's test client as a manager, all time and then narrowed to the last 30 days; each once
-with the figures computed on every request and once as served (reused for a minute per filter,
-`portal.dashboards.selectors.CACHE_SECONDS`), so both costs show.
+"recomputed" (no snapshot, nothing reused: every request aggregates) and once "as served"
+(the unfiltered view from the snapshot the worker rebuilds, a filtered one reused for a minute
+per process, `portal.dashboards.selectors.CACHE_SECONDS`), so both costs show; and the time
+the worker takes to rebuild each snapshot.
 
 PostgreSQL when DATABASE_URL points at it, in a throwaway database created and dropped for the
 run (never the configured one); SQLite in a temporary folder otherwise. Rows go in with COPY on
 PostgreSQL and executemany on SQLite, then the tables are analysed (and vacuumed on PostgreSQL),
-as autovacuum would have done. `BENCH_DASHBOARD_ENTRIES=100000` loads fewer ledger entries.
+as autovacuum would have done. `BENCH_DASHBOARD_ENTRIES=100000` loads fewer ledger entries
+(likewise `_OBJECTS`, `_DATASETS`, `_REQUESTS`; `_SAMPLES` requests per figure).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ENTRIES = int(os.environ.get("BENCH_DASHBOARD_ENTRIES", "1000000"))
 OBJECTS = int(os.environ.get("BENCH_DASHBOARD_OBJECTS", "100000"))
 DATASETS = int(os.environ.get("BENCH_DASHBOARD_DATASETS", "100000"))
+REQUESTS = int(os.environ.get("BENCH_DASHBOARD_REQUESTS", "100000"))
 SAMPLES = int(os.environ.get("BENCH_DASHBOARD_SAMPLES", "60"))
 GOAL_MS = 300
 KINDS = [
@@ -280,6 +287,10 @@ def _fill(engine: str) -> dict[str, float]:
         )
         took["storage"] = time.perf_counter() - started
 
+        started = time.perf_counter()
+        _fill_access(engine, institutions, owner)
+        took["access"] = time.perf_counter() - started
+
         from storage.table1 import PAPER
 
         Table1Run.objects.create(
@@ -312,11 +323,221 @@ def _fill(engine: str) -> dict[str, float]:
                 "storage_storedobject",
                 "storage_storageevent",
                 "storage_stripe",
+                "portal_datasetversion",
+                "portal_accessrequest",
+                "portal_grant",
+                "portal_download",
             ]:
                 cursor.execute(f"VACUUM ANALYZE {table}")
         else:
             cursor.execute("ANALYZE")
     return took
+
+
+# Requests by i % 100: what each becomes (the proportions in the module docstring).
+_STATES = (
+    ["pending_moderation"] * 2
+    + ["pending_decision"] * 3
+    + ["rejected"] * 5
+    + ["denied"] * 20
+    + ["approved"] * 65
+    + ["withdrawn"] * 5
+)
+_OPEN = ("pending_moderation", "pending_decision")
+REQUESTED_DATASETS = 5000
+
+
+def _fill_access(engine: str, institutions: list, owner) -> None:  # type: ignore[no-untyped-def]
+    """REQUESTS access requests on the first REQUESTED_DATASETS listings, their grants and
+    downloads, in the proportions of the module docstring."""
+    from portal.models import Dataset
+
+    hour = timedelta(hours=1)
+    dataset_ids = list(
+        Dataset.objects.order_by("id").values_list("id", flat=True)[:REQUESTED_DATASETS]
+    )
+    v = len(dataset_ids)
+    # Listings were loaded owned by institutions[i % 4] in id order.
+    owner_of = {ds: n % 4 for n, ds in enumerate(dataset_ids)}
+    _load(
+        engine,
+        "portal_datasetversion",
+        [
+            "id",
+            "dataset_id",
+            "number",
+            "object_id",
+            "cid",
+            "size_bytes",
+            "row_count",
+            "columns",
+            "line_endings",
+            "had_bom",
+            "created_by_id",
+            "created_at",
+        ],
+        (
+            (
+                n + 1,
+                ds,
+                1,
+                uuid.UUID(int=n + 1) if engine == "postgresql" else uuid.UUID(int=n + 1).hex,
+                f"bafkv{n}",
+                10_000_000,
+                100_000,
+                '[{"name": "id", "type": "int64", "null_count": 0}]',
+                "lf",
+                False,
+                owner.pk,
+                END - SPAN,
+            )
+            for n, ds in enumerate(dataset_ids)
+        ),
+    )
+    requests, grants, downloads = [], [], []
+    pending = 0
+    for i in range(REQUESTS):
+        state = _STATES[i % 100]
+        if state in _OPEN:
+            # One open request per (listing, institution): the k-th open one gets listing k % v
+            # and the k // v-th other institution; beyond 3 v of them, the rest are withdrawn.
+            n, other = pending % v, pending // v
+            pending += 1
+            if other >= 3:
+                state, n, other = "withdrawn", i % v, i % 3
+            made = datetime.now(UTC) - (1 + i % 300) * hour  # waiting now, up to 12 days
+        else:
+            n, other = i % v, i % 3
+            made = _at(i, REQUESTS)
+        ds = dataset_ids[n]
+        requester = institutions[(owner_of[ds] + 1 + other) % 4]
+        moderated = (
+            made + (1 + i % 48) * hour
+            if state == "rejected" or (i % 10 < 3 and state not in ("pending_moderation",))
+            else None
+        )
+        decided = made + (2 + (i * 7) % 200) * hour if state in ("approved", "denied") else None
+        requests.append(
+            (
+                i + 1,
+                ds,
+                n + 1,
+                requester.pk,
+                owner.pk,
+                "Benchmark default rates against our own book.",
+                '["id"]',
+                "",
+                "",
+                90,
+                state,
+                made,
+                decided or moderated or made,
+                owner.pk if moderated else None,
+                moderated,
+                "",
+                owner.pk if decided else None,
+                decided,
+                "",
+                made + hour if state == "withdrawn" else None,
+            )
+        )
+        if state == "approved":
+            g = len(grants) + 1
+            grants.append(
+                (
+                    g,
+                    i + 1,
+                    n + 1,
+                    requester.pk,
+                    '["id"]',
+                    "",
+                    "{}",
+                    uuid.UUID(int=g) if engine == "postgresql" else uuid.UUID(int=g).hex,
+                    b"",
+                    owner.pk,
+                    decided,
+                    decided + timedelta(days=90),
+                    "",
+                )
+            )
+            for d in range(1 + g % 2):
+                finished = None if (g + d) % 20 == 0 else decided + (1 + d * 24) * hour
+                downloads.append(
+                    (
+                        len(downloads) + 1,
+                        g,
+                        owner.pk,
+                        "csv",
+                        decided + d * 24 * hour,
+                        finished,
+                        (g * 37) % 100_000 if finished else 0,
+                        (g * 7919) % 50_000_000 if finished else 0,
+                        "0" * 64 if finished else "",
+                    )
+                )
+    _load(
+        engine,
+        "portal_accessrequest",
+        [
+            "id",
+            "dataset_id",
+            "version_id",
+            "institution_id",
+            "requested_by_id",
+            "purpose",
+            "columns",
+            "filter_text",
+            "filter",
+            "duration_days",
+            "state",
+            "created_at",
+            "updated_at",
+            "moderated_by_id",
+            "moderated_at",
+            "moderation_reason",
+            "decided_by_id",
+            "decided_at",
+            "decision_reason",
+            "withdrawn_at",
+        ],
+        requests,
+    )
+    _load(
+        engine,
+        "portal_grant",
+        [
+            "id",
+            "request_id",
+            "version_id",
+            "institution_id",
+            "columns",
+            "filter",
+            "masks",
+            "key_id",
+            "wrapped_key",
+            "granted_by_id",
+            "created_at",
+            "expires_at",
+            "revoke_reason",
+        ],
+        grants,
+    )
+    _load(
+        engine,
+        "portal_download",
+        [
+            "id",
+            "grant_id",
+            "user_id",
+            "format",
+            "started_at",
+            "finished_at",
+            "rows",
+            "bytes",
+            "sha256",
+        ],
+        downloads,
+    )
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -356,8 +577,8 @@ def main() -> None:
         took = _fill(engine)
         print(
             f"dashboards.load ({engine}): {_power(ENTRIES)} ledger entries, "
-            f"{_power(OBJECTS * 6)}-ish shards ({OBJECTS * 6}), {_power(DATASETS)} datasets "
-            f"in {sum(took.values()):.0f} s",
+            f"{_power(OBJECTS * 6)}-ish shards ({OBJECTS * 6}), {_power(DATASETS)} datasets, "
+            f"{_power(REQUESTS)} access requests in {sum(took.values()):.0f} s",
             flush=True,
         )
         client = Client()
@@ -375,21 +596,49 @@ def main() -> None:
             flush=True,
         )
         from portal.dashboards import selectors
+        from portal.dashboards.models import DashboardSnapshot
+        from portal.dashboards.services import snapshots_rebuild
 
         reuse = selectors.CACHE_SECONDS
+        rebuilds = [snapshots_rebuild() for _ in range(3)]  # the worker's job, warm
+        for kind in rebuilds[0]:
+            ms = sorted(r[kind] for r in rebuilds)
+            print(
+                f"dashboards.snapshot.{kind} ({engine}): rebuilt in {ms[1]} ms "
+                f"(median of 3; the worker's job every DASHBOARD_SNAPSHOT_SECONDS)",
+                flush=True,
+            )
         for name in ["usage", "storage", "ledger"]:
             url = reverse(f"dashboard-{name}")
             client.get(url)  # warm-up: templates, plan cache
             for label, query in [("all time", {}), ("last 30 days", recent)]:
-                # First with every request computing its figures, then as served: reused
-                # for CACHE_SECONDS (the ledger's per-kind counts are incremental either way).
-                for mode, seconds in [("computed every request", 0), (f"reused {reuse} s", reuse)]:
+                # First recomputed on every request (no snapshot, nothing reused), then as
+                # served: the snapshot for the unfiltered view, a filtered one reused for
+                # CACHE_SECONDS (the ledger's per-kind counts are incremental either way).
+                for mode, seconds in [("recomputed", 0), ("as served", reuse)]:
                     selectors.CACHE_SECONDS = seconds
+                    if seconds == 0:
+                        DashboardSnapshot.objects.all().delete()
+                    else:
+                        # As a visitor finds it: the snapshot rebuilt by the worker, and a
+                        # filter someone asked for in the last minute. (The one request a
+                        # minute per process and filter that computes costs what the
+                        # "recomputed" line says.) The ledger's incremental per-kind counts
+                        # stay in the cache throughout, as they do in a running process.
+                        snapshots_rebuild(kinds=[name])
+                        client.get(url, query)
                     times = _time_page(client, url, query)
                     p99 = _percentile(times, 0.99)
                     verdict = "met" if p99 < GOAL_MS else "NOT met"
+                    source = (
+                        ""
+                        if seconds == 0
+                        else " (from the snapshot)"
+                        if not query
+                        else f" (computed once, reused {reuse} s)"
+                    )
                     print(
-                        f"dashboards.{name} ({engine}, {label}, {mode}): "
+                        f"dashboards.{name} ({engine}, {label}, {mode}{source}): "
                         f"p50 {statistics.median(times):.1f} ms, p99 {p99:.1f} ms "
                         f"over {SAMPLES} requests (goal p99 < {GOAL_MS} ms: {verdict})",
                         flush=True,

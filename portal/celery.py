@@ -10,6 +10,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 app = Celery("bizi")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Packages inside `portal` are not apps, so their task modules are named here.
+app.autodiscover_tasks(["portal.dashboards"])
 
 
 @app.on_after_finalize.connect
@@ -43,4 +45,9 @@ def _setup_periodic_tasks(sender: Celery, **kwargs: object) -> None:
         float(settings.ACCESS_EXPIRE_SECONDS),
         sender.signature("portal.access.tasks.expire_grants"),
         name="access: expire grants whose time has passed",
+    )
+    sender.add_periodic_task(
+        float(settings.DASHBOARD_SNAPSHOT_SECONDS),
+        sender.signature("portal.dashboards.tasks.rebuild_snapshots"),
+        name="dashboards: rebuild the unfiltered views' snapshots",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.http import Http404
@@ -125,7 +126,12 @@ class UploadSerializer(serializers.ModelSerializer):
 
 
 class CatalogPagination(PagePagination):
+    """Pages of listings whose total is already known from the facet counts (no COUNT(*))."""
+
     page_size = 25
+
+    def __init__(self, *, count: int) -> None:
+        self.django_paginator_class = functools.partial(selectors.CountedPaginator, count=count)
 
 
 def _get(request: Request, pk: int) -> Dataset:
@@ -175,12 +181,13 @@ class DatasetListView(APIView):
             sort=params.get("sort", "updated"),
         )
         results = selectors.search(user=request.user, query=query).prefetch_related("tags")
-        paginator = CatalogPagination()
+        counted = selectors.facets(results=results, narrowed=query.narrowed)
+        paginator = CatalogPagination(count=counted.total)
         page = paginator.paginate_queryset(results, request, view=self)
         response = paginator.get_paginated_response(DatasetSerializer(page, many=True).data)
         response.data["facets"] = {
             f.name: [{"value": v, "label": label, "count": n} for v, label, n in f.values]
-            for f in selectors.facets(results=results)
+            for f in counted.facets
         }
         return response
 

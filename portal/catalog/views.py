@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -37,7 +36,10 @@ def catalog(request: HttpRequest) -> HttpResponse:
         sort=sort,
     )
     results = selectors.search(user=request.user, query=query).prefetch_related("tags")
-    page = Paginator(results, 20).get_page(request.GET.get("page"))
+    counted = selectors.facets(results=results, narrowed=query.narrowed)
+    page = selectors.CountedPaginator(results, 20, count=counted.total).get_page(
+        request.GET.get("page")
+    )
     active = {
         k: v
         for k, v in request.GET.items()
@@ -49,7 +51,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
-            "facets": selectors.facets(results=results),
+            "facets": counted.facets,
             "active": active,
             "query_string": request.GET.urlencode(),
             "may_publish": can(request.user, Perm.DATASET_PUBLISH),

@@ -1,5 +1,6 @@
 """The portal's models: the consortium (institutions, people, roles), its catalog and access."""
 
+from portal.dashboards.models import DashboardSnapshot
 from portal.models.access import AccessRequest, Download, Grant, Notification
 from portal.models.catalog import Dataset, DatasetUpload, DatasetVersion, Tag
 from portal.models.consortium import (
@@ -15,6 +16,7 @@ __all__ = [
     "AccessRequest",
     "ApiToken",
     "ConsortiumRole",
+    "DashboardSnapshot",
     "Dataset",
     "DatasetUpload",
     "DatasetVersion",

@@ -3,10 +3,26 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from portal.models.consortium import Institution
+
+
+class SearchDocument(models.Func):
+    """`to_tsvector('simple', search_text)` on PostgreSQL, NULL on SQLite (which has no
+    text-search vectors and matches substrings of `search_text` instead)."""
+
+    template = "to_tsvector('simple'::regconfig, %(expressions)s)"
+    output_field = SearchVectorField()
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: object
+    ) -> tuple[str, list[object]]:
+        return "NULL", []
 
 
 class Tag(models.Model):
@@ -58,6 +74,16 @@ class Dataset(models.Model):
     )
     # Title, description, tags and column names in one column, for search on every engine.
     search_text = models.TextField(blank=True, editable=False)
+    # The words of search_text, computed by the database whenever search_text changes (also
+    # by bulk inserts), with a GIN index on PostgreSQL (migration 0007). Stored, not an
+    # expression index: a search then reads the vector instead of re-parsing the text of every
+    # row it checks (EXPLAIN: the page of a search walked the updated_at index calling
+    # to_tsvector on ~2,000 rows, 40 ms; the count re-parsed every matching row on recheck).
+    search_vector = models.GeneratedField(
+        expression=SearchDocument(models.F("search_text")),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -71,6 +97,13 @@ class Dataset(models.Model):
             models.Index(fields=["category", "status"], name="dataset_category_status"),
             models.Index(fields=["sensitivity", "status"], name="dataset_sensitivity_status"),
             models.Index(fields=["institution", "status"], name="dataset_institution_status"),
+            # Covers the catalog's facet query (GROUP BY institution, category, sensitivity of
+            # the active listings): an index-only scan in group order, no table reads and no
+            # sort (selectors._count_facets).
+            models.Index(
+                fields=["status", "institution", "category", "sensitivity"],
+                name="dataset_status_facets",
+            ),
         ]
 
     def __str__(self) -> str:

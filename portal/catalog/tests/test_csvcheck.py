@@ -14,6 +14,8 @@ import threading
 import time
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,6 +26,7 @@ from portal.catalog.csvcheck import (
     HEADER_ONLY,
     CsvReport,
     Problem,
+    _zero_padded,
     check_csv,
 )
 
@@ -559,3 +562,24 @@ def test_a_bad_row_is_named_by_the_line_it_starts_on(table, data):
     with tempfile.TemporaryDirectory() as tmp:
         report = check(Path(tmp), text, block_size=data.draw(st.sampled_from([1024, 1 << 20])))
     assert [(p.line, p.column) for p in report.problems] == [(starts[bad], None)]
+
+
+def _zero_padded_by_kernels(values: pa.Array) -> bool:
+    """The definition, in pyarrow kernels: starts with "0", longer than 1, not "0."."""
+    padded = pc.and_(
+        pc.and_(pc.starts_with(values, "0"), pc.greater(pc.binary_length(values), 1)),
+        pc.invert(pc.starts_with(values, "0.")),
+    )
+    return bool(pc.any(padded).as_py())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.none() | st.text(alphabet="0123.-e", max_size=4), max_size=8),
+    st.integers(min_value=0, max_value=3),
+)
+def test_zero_padded_reads_the_buffers_as_the_kernels_would(values, offset):
+    """_zero_padded reads the string buffers itself; with nulls, empty strings and sliced
+    arrays (a non-zero offset) it must say what the pyarrow kernels say."""
+    array = pa.array(["x"] * offset + values, pa.string()).slice(offset)
+    assert _zero_padded(array) == _zero_padded_by_kernels(array)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from django.core.cache import cache
 
 from ledger.models import Block, Entry
-from portal.models import Dataset, Institution
+from portal.models import AccessRequest, Dataset, DatasetVersion, Download, Grant, Institution
 from storage.models import Shard, StorageEvent, StorageNode, StoredObject, Stripe
 
 
@@ -43,6 +43,79 @@ def dataset(
         created_by=user,
         created_at=at(day),
         updated_at=at(day),
+    )
+
+
+def version(ds: Dataset, user: Any) -> DatasetVersion:
+    return DatasetVersion.objects.create(
+        dataset=ds,
+        number=ds.versions.count() + 1,
+        object_id=uuid.uuid4(),
+        cid=f"bafk{uuid.uuid4().hex}",
+        size_bytes=100,
+        row_count=4,
+        columns=[{"name": "id", "type": "int64", "null_count": 0}],
+        created_by=user,
+        created_at=ds.created_at,
+    )
+
+
+def access_request(
+    ds: Dataset,
+    institution: Institution,
+    user: Any,
+    *,
+    state: str,
+    created: datetime,
+    moderated: datetime | None = None,
+    decided: datetime | None = None,
+) -> AccessRequest:
+    """A request in `state` with the given times (nothing checks that they make sense)."""
+    ver = ds.versions.order_by("-number").first() or version(ds, user)
+    return AccessRequest.objects.create(
+        dataset=ds,
+        version=ver,
+        institution=institution,
+        requested_by=user,
+        purpose="Benchmark default rates against our own book.",
+        columns=["id"],
+        duration_days=30,
+        state=state,
+        created_at=created,
+        updated_at=decided or moderated or created,
+        moderated_at=moderated,
+        decided_at=decided,
+        withdrawn_at=created if state == "withdrawn" else None,
+    )
+
+
+def grant(request: AccessRequest, user: Any) -> Grant:
+    assert request.decided_at is not None
+    return Grant.objects.create(
+        request=request,
+        version=request.version,
+        institution=request.institution,
+        columns=request.columns,
+        wrapped_key=b"",
+        granted_by=user,
+        created_at=request.decided_at,
+        expires_at=request.decided_at + timedelta(days=30),
+    )
+
+
+def download(
+    of: Grant, user: Any, *, finished: datetime | None, rows: int = 0, size: int = 0
+) -> Download:
+    """A download of `of`; unfinished (abandoned) when `finished` is None."""
+    return Download.objects.create(
+        grant=of,
+        user=user,
+        format="csv",
+        started_at=(finished or of.created_at) - timedelta(seconds=1),
+        finished_at=finished,
+        rows=rows,
+        bytes=size,
+        sha256="0" * 64 if finished else "",
     )
 
 

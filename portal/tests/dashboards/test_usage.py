@@ -148,9 +148,3 @@ def test_the_charts_carry_the_tables_numbers(catalog, client):
     page = response.content.decode()
     assert 'src="/static/surveys/plotly.min.js"' in page, "plotly.js from our own static files"
     assert "cdn" not in page.lower()
-
-
-def test_the_page_leaves_room_for_the_access_figures(cast, client):
-    client.force_login(cast.meg)
-    page = client.get(reverse("dashboard-usage")).content.decode()
-    assert 'data-testid="access-pending"' in page and "Time to decision" in page
