@@ -145,8 +145,25 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BIZi portal <noreply@bizi.invalid>")
+# The portal's address as people reach it: e-mails link to pages under it (a mail has no
+# request to take a host from, and the Celery worker sends most of them).
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# One cache shared by every process (web workers, Celery): cached pages are keyed by a
+# generation that any process's write replaces (portal/generation.py). The embedded default is
+# a folder under var/; deployments use Redis on a database index the broker does not use, e.g.
+# CACHE_URL=rediscache://127.0.0.1:6379/1 beside REDIS_URL=redis://127.0.0.1:6379/0.
+CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+
+
+def cache_is_shared(caches: dict) -> bool:
+    """False for a per-process cache (locmem, dummy), which cannot see other processes' writes."""
+    return caches["default"]["BACKEND"].rsplit(".", 1)[-1] not in {"LocMemCache", "DummyCache"}
+
+
+# Pages, users and tokens are cached only in a shared cache, unless told the process is alone
+# (the tests).
+BIZI_PAGE_CACHE = env.bool("BIZI_PAGE_CACHE", default=cache_is_shared(CACHES))
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -285,6 +302,9 @@ STORAGE_MASTER_KEY_FILE = env.str(
 STORAGE_OLD_MASTER_KEYS = env.list("STORAGE_OLD_MASTER_KEYS", default=[])
 # The new master key for `storage_rewrap` (or pass --new-key-file).
 STORAGE_NEW_MASTER_KEY = env.str("STORAGE_NEW_MASTER_KEY", default="")
+# Keys other apps wrap under the master key: `storage_rewrap` calls each of these functions
+# (keyring=, new_key=) in its transaction, so storage/ need not import them.
+STORAGE_REWRAP_HOOKS = ["portal.access.keys.grant_keys_rewrap"]
 # With no node registered, the first put registers this many local folders under this root.
 STORAGE_NODE_ROOT = env.str("STORAGE_NODE_ROOT", default=str(VAR_DIR / "storage-nodes"))
 STORAGE_LOCAL_NODES = env.int("STORAGE_LOCAL_NODES", default=8)
@@ -310,7 +330,12 @@ ACCESS_MAX_DAYS = env.int("ACCESS_MAX_DAYS", default=365)
 ACCESS_PURPOSE_MIN_CHARS = env.int("ACCESS_PURPOSE_MIN_CHARS", default=20)
 # How often beat expires grants whose time has passed.
 ACCESS_EXPIRE_SECONDS = env.float("ACCESS_EXPIRE_SECONDS", default=60.0)
-# CSV bytes parsed per block when streaming a grant's view (memory stays near a few blocks).
-ACCESS_DOWNLOAD_BLOCK_BYTES = env.int("ACCESS_DOWNLOAD_BLOCK_BYTES", default=8 * 1024 * 1024)
+# CSV bytes per chunk a download's threads parse at once (memory holds a few chunks).
+ACCESS_DOWNLOAD_BLOCK_BYTES = env.int("ACCESS_DOWNLOAD_BLOCK_BYTES", default=2 * 1024 * 1024)
 # Hex characters kept of a pseudonym (HMAC-SHA-256 under the grant's key).
 ACCESS_PSEUDONYM_CHARS = env.int("ACCESS_PSEUDONYM_CHARS", default=16)
+
+# --- Dashboards ---
+# How often beat rebuilds the shared snapshot of each dashboard's unfiltered view; pages ignore
+# a snapshot ten times older than this (beat or the worker is down) and compute their own.
+DASHBOARD_SNAPSHOT_SECONDS = env.float("DASHBOARD_SNAPSHOT_SECONDS", default=60.0)

@@ -1,15 +1,28 @@
 """Production settings: the defaults of `portal.settings`, hardened.
 
 Secrets have no defaults here: a missing SECRET_KEY or DATABASE_URL stops the server at start
-instead of running with a demo value. `manage.py check --deploy` is clean with these settings.
+instead of running with a demo value; so does a missing CACHE_URL (the cache every process
+shares) or one that names the broker's Redis database. `manage.py check --deploy` is clean
+with these settings.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.http.request import validate_host
 
 from portal.settings import *  # noqa: F403 - production extends the base settings wholesale
-from portal.settings import env
+from portal.settings import cache_is_shared, env
+
+
+def _redis_database(url: str) -> tuple[str, int, str] | None:
+    """(host, port, database index) of a Redis URL, or None for anything else."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith(("redis", "valkey")):
+        return None
+    return (parts.hostname or "", parts.port or 6379, parts.path.strip("/") or "0")
+
 
 SECRET_KEY = env.str("SECRET_KEY")
 DEBUG = False
@@ -34,13 +47,32 @@ STORAGES = {
 # Production needs a real broker: the filesystem transport is a single-machine demo aid.
 REDIS_URL = env.str("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-}
+# The cache every web process and worker shares: sessions, and what is cached under the data
+# generation (portal/generation.py). Its own Redis database, never the broker's: emptying one
+# (a test's cache.clear(), a purge) must not empty the other.
+CACHES = {"default": env.cache_url("CACHE_URL")}
+if _redis_database(CACHES["default"].get("LOCATION", "")) == _redis_database(REDIS_URL):
+    raise ImproperlyConfigured(
+        "CACHE_URL must not be the broker's Redis database (REDIS_URL): "
+        "use another database index, e.g. rediscache://host:6379/1 beside redis://host:6379/0."
+    )
+BIZI_PAGE_CACHE = env.bool("BIZI_PAGE_CACHE", default=cache_is_shared(CACHES))
 
 WHITENOISE_USE_FINDERS = False
 
 BIZI_PRODUCTION = True
+
+# Links in e-mails: the address people use, over HTTPS, on a host the portal answers to.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL")
+_base = urlsplit(PORTAL_BASE_URL)
+if _base.scheme != "https" or not _base.hostname or _base.query or _base.fragment:
+    raise ImproperlyConfigured(
+        f"PORTAL_BASE_URL must be the portal's https:// address (got {PORTAL_BASE_URL!r})."
+    )
+if not validate_host(_base.hostname, ALLOWED_HOSTS):
+    raise ImproperlyConfigured(
+        f"PORTAL_BASE_URL's host {_base.hostname} is not in ALLOWED_HOSTS: mailed links would fail."
+    )
 
 # The log's signing key must be provided; production never generates one on its own.
 LEDGER_SIGNING_KEY = env.str("LEDGER_SIGNING_KEY", default="")
