@@ -19,12 +19,12 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.fields import DateTimeField
-from django.db.models.functions import Coalesce, TruncDate, TruncWeek
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from ledger.models import Block, Cosignature, Entry, VerificationRun, Witness
 from portal.dashboards import snapshots
-from portal.dashboards.stats import Seconds, spreads
+from portal.dashboards.stats import Seconds, WeekStart, spreads
 from portal.models import AccessRequest, Dataset, Download, Institution
 from storage import selectors as storage_selectors
 from storage.models import StorageEvent, StoredObject, Table1Run
@@ -158,12 +158,12 @@ def datasets_per_week(period: Period, institution: Institution | None) -> list[d
     """Listings created per week (weeks start on Monday), oldest first: one query."""
     rows = (
         _datasets(period, institution)
-        .annotate(week=TruncWeek("created_at"))
+        .annotate(week=WeekStart("created_at"))
         .values("week")
         .annotate(datasets=Count("id"))
         .order_by("week")
     )
-    return [{"week": r["week"].date(), "datasets": r["datasets"]} for r in rows]
+    return [{"week": r["week"], "datasets": r["datasets"]} for r in rows]
 
 
 # --- Usage: access requests, decisions, queues and downloads -------------------------------
@@ -203,14 +203,14 @@ def requests_per_week(period: Period, institution: Institution | None) -> list[d
     rows = (
         _requests(institution)
         .filter(period.q("created_at"))
-        .annotate(week=TruncWeek("created_at"))
+        .annotate(week=WeekStart("created_at"))
         .values("week", "state")
         .annotate(n=Count("pk"))
         .order_by("week", "state")
     )
     weeks: dict[date, dict[str, Any]] = {}
     for r in rows:  # weeks x states, not requests
-        week = r["week"].date()
+        week = r["week"]
         row = weeks.setdefault(
             week, {"week": week, "total": 0, **{s: 0 for s, _ in REQUEST_STATES}}
         )
@@ -367,14 +367,14 @@ def downloads_per_week(period: Period, institution: Institution | None) -> list[
     """Downloads finished and bytes delivered per week (Monday), oldest first; one GROUP BY."""
     rows = (
         _downloads(period, institution)
-        .annotate(week=TruncWeek("finished_at"))
+        .annotate(week=WeekStart("finished_at"))
         .values("week")
         .annotate(**_DOWNLOAD_SUMS)
         .order_by("week")
     )
     return [
         {
-            "week": r["week"].date(),
+            "week": r["week"],
             "downloads": r["downloads"],
             "rows": r["rows"] or 0,
             "bytes": r["bytes"] or 0,

@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, Count, Expression, F, FloatField, Func, Max, Q, QuerySet
+from django.db.models import (
+    Aggregate,
+    Count,
+    DateField,
+    Expression,
+    F,
+    FloatField,
+    Func,
+    Max,
+    Q,
+    QuerySet,
+)
 
 PERCENTILES = (0.5, 0.9)
 
@@ -40,6 +51,27 @@ class Seconds(Func):
         end_sql, end_params = compiler.compile(end)
         start_sql, start_params = compiler.compile(start)
         return template % {"end": end_sql, "start": start_sql}, (*end_params, *start_params)
+
+
+class WeekStart(Func):
+    """The Monday (a date, UTC) of the week a datetime column falls in.
+
+    Django's TruncWeek on SQLite calls a Python function for every row (about 10 ms per 1,000
+    rows: a second per figure at 10^5 requests); SQLite's own date() does it in C. Datetimes
+    are stored in UTC (USE_TZ, TIME_ZONE = "UTC"), so no conversion is needed on either side.
+    """
+
+    output_field = DateField()
+    arity = 1
+
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:  # type: ignore[override]
+        template = (
+            "(DATE_TRUNC('week', %(expressions)s AT TIME ZONE 'UTC'))::date"
+            if connection.vendor == "postgresql"
+            # 'weekday 0' moves to the coming Sunday (or stays on one); six days back is Monday.
+            else "date(%(expressions)s, 'weekday 0', '-6 days')"
+        )
+        return super().as_sql(compiler, connection, template=template, **extra_context)
 
 
 class PercentileCont(Aggregate):

@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from portal.dashboards import selectors
 from portal.dashboards.selectors import Period
-from portal.tests.dashboards.conftest import dataset
+from portal.models import Dataset
+from portal.tests.dashboards.conftest import at, dataset
 
 pytestmark = pytest.mark.django_db
 
@@ -148,3 +149,16 @@ def test_the_charts_carry_the_tables_numbers(catalog, client):
     page = response.content.decode()
     assert 'src="/static/surveys/plotly.min.js"' in page, "plotly.js from our own static files"
     assert "cdn" not in page.lower()
+
+
+def test_weeks_run_monday_to_sunday_in_utc(cast):
+    # Sunday 8 March 23:59 belongs to the week of Monday 2 March; Monday 9 March 00:00 starts the
+    # next; Monday 2 March 00:00 is its own week's first moment (the database computes the week).
+    for day, hour, minute in [("2026-03-08", 23, 59), ("2026-03-09", 0, 0), ("2026-03-02", 0, 0)]:
+        ds = dataset(cast.acme, cast.alice.user, day=day)
+        Dataset.objects.filter(pk=ds.pk).update(created_at=at(day, hour).replace(minute=minute))
+    figures = selectors.usage_figures(period=Period(), institution=None)
+    assert [(str(r["week"]), r["datasets"]) for r in figures.weekly] == [
+        ("2026-03-02", 2),
+        ("2026-03-09", 1),
+    ]
