@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import statistics
 import tempfile
 import time
@@ -33,7 +32,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.scratch import create_django_database, setup_django
+from bench.scratch import create_django_database, drop_django_database, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRIES = int(os.environ.get("BENCH_DASHBOARD_ENTRIES", "1000000"))
@@ -644,11 +643,7 @@ def main() -> None:
                         flush=True,
                     )
     finally:
-        if created is not None:
-            from django.db import connection
-
-            connection.creation.destroy_test_db(created[1], verbosity=0)
-        shutil.rmtree(var_dir, ignore_errors=True)
+        drop_django_database(created, var_dir)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,3 +71,12 @@ def create_django_database(name: str) -> tuple[str, str]:
         test["NAME"] = str(Path(os.environ["BIZI_VAR_DIR"]) / f"{name}.sqlite3")
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     return engine, old_name
+
+
+def drop_django_database(created: tuple[str, str] | None, var_dir: Path) -> None:
+    """Undo `create_django_database` (when it ran) and remove the run-time files."""
+    if created is not None:
+        from django.db import connection
+
+        connection.creation.destroy_test_db(created[1], verbosity=0)
+    shutil.rmtree(var_dir, ignore_errors=True)

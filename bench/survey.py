@@ -15,7 +15,6 @@ table is analysed (and vacuumed on PostgreSQL) as autovacuum would have done in 
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import tempfile
 import time
@@ -23,7 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.scratch import create_django_database, setup_django
+from bench.scratch import create_django_database, drop_django_database, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = [int(s) for s in os.environ.get("BENCH_SURVEY_SIZES", "10000,100000,1000000").split(",")]
@@ -201,11 +200,7 @@ def main() -> None:
                 flush=True,
             )
     finally:
-        if created is not None:
-            from django.db import connection
-
-            connection.creation.destroy_test_db(created[1], verbosity=0)
-        shutil.rmtree(var_dir, ignore_errors=True)
+        drop_django_database(created, var_dir)
 
 
 if __name__ == "__main__":
