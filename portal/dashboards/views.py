@@ -159,7 +159,7 @@ def _usage(request: HttpRequest) -> dict[str, Any]:
     institution = form.chosen_institution()
     figures = selectors.usage_figures(period=form.period(), institution=institution)
     tables = []
-    for key, (title, _column) in selectors.USAGE_TABLES.items():
+    for key, title in selectors.USAGE_TABLES.items():
         rows = figures.tables[key]
         tables.append(
             Table(

@@ -55,8 +55,8 @@ def test_queries_do_not_grow_with_rows(cast, client, name):
     _grow(cast, 30)
     many = _queries(client, name)
     assert many == few, f"{name}: {few} queries with few rows, {many} with many"
-    # The usage page adds the access figures (7 aggregates; test_access_figures.py counts them
+    # The usage page adds the access figures (5 aggregates; test_access_figures.py counts them
     # with requests behind them).
-    assert many <= (20 if name == "dashboard-usage" else 14)
+    assert many <= (19 if name == "dashboard-usage" else 14)
     filtered = _queries(client, name, {"since": "2026-01-05", "until": "2026-01-20"})
     assert filtered <= many + 1
