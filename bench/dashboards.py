@@ -465,6 +465,8 @@ def _fill_access(engine: str, institutions: list, owner) -> None:  # type: ignor
                     (
                         len(downloads) + 1,
                         g,
+                        ds,
+                        requester.pk,
                         owner.pk,
                         "csv",
                         decided + d * 24 * hour,
@@ -527,6 +529,8 @@ def _fill_access(engine: str, institutions: list, owner) -> None:  # type: ignor
         [
             "id",
             "grant_id",
+            "dataset_id",
+            "institution_id",
             "user_id",
             "format",
             "started_at",

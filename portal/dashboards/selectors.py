@@ -11,7 +11,7 @@ computed on demand and reused by this process for CACHE_SECONDS.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -171,9 +171,16 @@ def datasets_per_week(period: Period, institution: Institution | None) -> list[d
         .annotate(week=WeekStart("created_at"))
         .values("week")
         .annotate(datasets=Count("id"))
-        .order_by("week")
+        .order_by()  # sorted here, see _by_week
     )
-    return [{"week": r["week"], "datasets": r["datasets"]} for r in rows]
+    return _by_week({"week": r["week"], "datasets": r["datasets"]} for r in rows)
+
+
+def _by_week(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Weekly rows oldest first, sorted here rather than by the database: PostgreSQL cannot
+    estimate how few weeks a computed week column holds, so an ORDER BY on it made the planner
+    sort every row before grouping (a third of the query) instead of sorting the few groups."""
+    return sorted(rows, key=lambda r: r["week"])
 
 
 # --- Usage: access requests, decisions, queues and downloads -------------------------------
@@ -227,7 +234,7 @@ def requests_per_week_and_outcomes(
         .annotate(week=WeekStart("created_at"))
         .values("week", "state")
         .annotate(n=Count("pk"))
-        .order_by("week", "state")
+        .order_by()  # sorted here, see _by_week
     )
     weeks: dict[date, dict[str, Any]] = {}
     counts = {str(s): 0 for s, _ in REQUEST_STATES}
@@ -239,6 +246,7 @@ def requests_per_week_and_outcomes(
         row[r["state"]] = r["n"]
         row["total"] += r["n"]
         counts[r["state"]] += r["n"]
+    weekly = _by_week(weeks.values())
     decided = sum(counts[str(s)] for s in DECIDED_STATES)
     approved = counts[str(State.APPROVED)]
     outcomes = {
@@ -247,7 +255,7 @@ def requests_per_week_and_outcomes(
         "decided": decided,
         "approval_rate": round(100 * approved / decided, 1) if decided else None,
     }
-    return list(weeks.values()), outcomes
+    return weekly, outcomes
 
 
 def _hours(seconds: float | None) -> float | None:
@@ -308,12 +316,12 @@ def decision_times_and_queues(
 
 def _downloads(period: Period, institution: Institution | None) -> Any:
     # Finished downloads only: an abandoned stream delivered an unknown part and is no event.
-    # The dataset is reached through the grant's version (a table of one row per upload), not
-    # the request (one row per request): the join is then 20-100x smaller.
+    # Each download names its listing and grantee itself, so no figure joins it to its grant.
     qs = Download.objects.filter(finished_at__isnull=False).filter(period.q("finished_at"))
     if institution is not None:
         qs = qs.filter(
-            Q(grant__institution=institution) | Q(grant__version__dataset__institution=institution)
+            Q(institution=institution)
+            | Q(dataset_id__in=Dataset.objects.filter(institution=institution).values("id"))
         )
     return qs
 
@@ -327,7 +335,7 @@ def downloads_per_dataset(period: Period, institution: Institution | None) -> li
     Two queries: the GROUP BY on the dataset's id alone (grouping by its title and owner too
     made PostgreSQL sort every download on disk), then the titles and owners of those few.
     """
-    ds = "grant__version__dataset_id"
+    ds = "dataset_id"
     rows = list(
         _downloads(period, institution)
         .values(ds)
@@ -362,14 +370,14 @@ def downloads_per_institution_and_week(
     groups = list(
         _downloads(period, institution)
         .annotate(week=WeekStart("finished_at"))
-        .values("grant__institution_id", "week")
+        .values("institution_id", "week")
         .annotate(**_DOWNLOAD_SUMS)
         .order_by()
     )
     per_institution: dict[str, dict[str, Any]] = {}
     per_week: dict[date, dict[str, Any]] = {}
     for g in groups:  # grantees x weeks, not downloads
-        name = names[g["grant__institution_id"]]
+        name = names[g["institution_id"]]
         for row in (
             per_institution.setdefault(
                 name, {"institution": name, "downloads": 0, "rows": 0, "bytes": 0}
@@ -383,7 +391,7 @@ def downloads_per_institution_and_week(
             row["bytes"] += g["bytes"] or 0
     return (
         sorted(per_institution.values(), key=lambda r: (-r["downloads"], r["institution"])),
-        [per_week[week] for week in sorted(per_week)],
+        _by_week(per_week.values()),
     )
 
 

@@ -1,6 +1,7 @@
 """Access to data: requests, the grants they become, downloads, and the notifications sent."""
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -141,6 +142,18 @@ class Download(models.Model):
         PARQUET = "parquet", "Parquet"
 
     grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="downloads")
+    # The listing and the grantee, copied from the grant (which never changes either) when the
+    # row is made: the usage dashboard counts downloads per listing and per grantee, and
+    # reaching them through the grant and its version made those GROUP BYs two joins of every
+    # download (half their time at 10^5 downloads).
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+", editable=False)
+    institution = models.ForeignKey(
+        Institution,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        help_text="The grantee institution.",
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     format = models.CharField(max_length=10, choices=Format.choices)
     started_at = models.DateTimeField(default=timezone.now)
@@ -163,6 +176,12 @@ class Download(models.Model):
 
     def __str__(self) -> str:
         return f"download #{self.pk} of grant {self.grant_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.dataset_id is None or self.institution_id is None:
+            self.dataset_id = self.grant.version.dataset_id
+            self.institution_id = self.grant.institution_id
+        super().save(*args, **kwargs)
 
     @property
     def complete(self) -> bool:
