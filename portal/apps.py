@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -7,8 +9,21 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
+        from django.db.models.signals import post_migrate
 
         from portal import generation
 
         # Every committed write starts a new cache generation (see portal/generation.py).
         connection_created.connect(generation.install, dispatch_uid="bizi-generation")
+        # SQLite's search index lives beside portal_dataset; a migration that rebuilds that
+        # table drops its triggers, so they are checked after every migrate.
+        post_migrate.connect(_search_index, sender=self, dispatch_uid="bizi-sqlite-search")
+
+
+def _search_index(sender: AppConfig, using: str, **kwargs: Any) -> None:
+    from django.db import connections
+
+    from portal.catalog import sqlite_search
+
+    if "portal_dataset" in connections[using].introspection.table_names():
+        sqlite_search.install(connections[using])

@@ -18,6 +18,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils.functional import cached_property
 
+from portal.catalog import sqlite_search
 from portal.models import Dataset, DatasetVersion, Institution, Tag
 from portal.permissions import Perm, actor_for, can
 
@@ -85,7 +86,10 @@ def _text_filter(qs: QuerySet[Dataset], text: str) -> QuerySet[Dataset]:
         query = SearchQuery(text, config="simple", search_type="websearch")
         return qs.filter(search_vector=query)
     for word in text.split()[:8]:
-        qs = qs.filter(search_text__icontains=word)
+        if sqlite_search.indexed(word):
+            qs = qs.filter(id__in=sqlite_search.matching_ids(word))
+        else:
+            qs = qs.filter(search_text__icontains=word)
     return qs
 
 
