@@ -47,6 +47,11 @@ def _setup_periodic_tasks(sender: Celery, **kwargs: object) -> None:
         name="access: expire grants whose time has passed",
     )
     sender.add_periodic_task(
+        float(settings.CATALOG_ARROW_SWEEP_SECONDS),
+        sender.signature("portal.catalog.tasks.sweep_arrow_copies"),
+        name="catalog: queue the Arrow copies still missing",
+    )
+    sender.add_periodic_task(
         float(settings.DASHBOARD_SNAPSHOT_SECONDS),
         sender.signature("portal.dashboards.tasks.rebuild_snapshots"),
         name="dashboards: rebuild the unfiltered views' snapshots",

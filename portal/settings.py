@@ -268,6 +268,8 @@ CATALOG_PREVIEW_ROWS = env.int("CATALOG_PREVIEW_ROWS", default=10)
 # Uploads stream to disk here (never held whole in memory), then move to var/uploads/.
 FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(exist_ok=True)
+# How often beat queues the Arrow copies of versions that have none yet (portal.catalog.tasks).
+CATALOG_ARROW_SWEEP_SECONDS = env.int("CATALOG_ARROW_SWEEP_SECONDS", default=300)
 CATALOG_UPLOAD_DIR = VAR_DIR / "uploads"
 CATALOG_UPLOAD_DIR.mkdir(exist_ok=True)
 

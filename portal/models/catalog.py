@@ -116,6 +116,16 @@ class DatasetVersion(models.Model):
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField()
     object_id = models.UUIDField(help_text="The storage object holding the plaintext CSV.")
+    arrow_object_id = models.UUIDField(
+        null=True,
+        blank=True,
+        help_text="The storage object holding the same rows as an Arrow IPC stream, typed as "
+        "downloads read them, so a download need not parse the CSV; made by a worker after "
+        "the version (until then downloads parse the CSV).",
+    )
+    arrow_error = models.CharField(
+        max_length=500, blank=True, help_text="Why the version has no Arrow copy, if it cannot."
+    )
     cid = models.CharField("root CID", max_length=100)
     size_bytes = models.BigIntegerField()
     row_count = models.BigIntegerField()
