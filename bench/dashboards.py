@@ -373,6 +373,7 @@ def _fill_access(engine: str, institutions: list, owner) -> None:  # type: ignor
             "columns",
             "line_endings",
             "had_bom",
+            "arrow_error",
             "created_by_id",
             "created_at",
         ],
@@ -388,6 +389,7 @@ def _fill_access(engine: str, institutions: list, owner) -> None:  # type: ignor
                 '[{"name": "id", "type": "int64", "null_count": 0}]',
                 "lf",
                 False,
+                "",
                 owner.pk,
                 END - SPAN,
             )
