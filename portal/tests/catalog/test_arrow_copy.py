@@ -1,8 +1,11 @@
 """The Arrow copy of a version: made after the publish by a worker, once, never a fragment,
 and left out for good when the rows cannot be read as typed (downloads then parse the CSV)."""
 
+from datetime import timedelta
+
 import pyarrow as pa
 import pytest
+from django.utils import timezone
 
 from portal.access import data
 from portal.catalog import services
@@ -23,9 +26,19 @@ def _leftovers(settings) -> list[str]:  # type: ignore[no-untyped-def]
     return [p.name for p in settings.CATALOG_UPLOAD_DIR.glob("*.arrow")]
 
 
+def _age(version: DatasetVersion, seconds: float = 3600) -> None:
+    """Make the version older than the sweep interval (the sweep leaves newer ones to the
+    task their publish queued)."""
+    DatasetVersion.objects.filter(pk=version.pk).update(
+        created_at=timezone.now() - timedelta(seconds=seconds)
+    )
+
+
 def test_a_publish_is_ready_before_its_copy_which_is_then_made_once(cast, publish, settings):
     version = _version(publish(cast.bob.user))
     assert version.arrow_object_id is None  # the publish did not wait for it
+    assert versions_without_arrow_copy() == []  # just published: its own task is queued
+    _age(version)
     assert versions_without_arrow_copy() == [version.pk]
 
     assert version_arrow_copy(version_id=version.pk) is True
@@ -74,6 +87,7 @@ def test_a_storage_failure_keeps_no_fragment_and_leaves_it_for_the_sweep(
         version_arrow_copy(version_id=version.pk)
     assert list(StoredObject.objects.values_list("id", flat=True)) == [version.object_id]
     assert _leftovers(settings) == []
+    _age(version)
     assert versions_without_arrow_copy() == [version.pk]  # beat sends it again
 
 
@@ -94,6 +108,7 @@ def test_rows_that_cannot_be_read_as_typed_leave_the_version_without_a_copy(
     assert "does not read as its type" in version.arrow_error
     assert list(StoredObject.objects.values_list("id", flat=True)) == [version.object_id]
     assert _leftovers(settings) == []
+    _age(version)
     assert versions_without_arrow_copy() == []  # not tried again and again
 
 

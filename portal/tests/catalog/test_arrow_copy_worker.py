@@ -1,7 +1,10 @@
 """A real worker on Redis makes the Arrow copy a publish queues, and beat's sweep queues the
 ones missing; the download then reads the copy and gives the same bytes."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from conftest import wait_for
 from portal.catalog.tasks import sweep_arrow_copies
@@ -20,7 +23,9 @@ def test_the_worker_makes_the_copy_and_the_sweep_finds_the_missing(cast, publish
     first = made.arrow_object_id
 
     # A copy lost with the broker (here: forgotten by hand) is queued again by the sweep.
-    DatasetVersion.objects.filter(pk=version.pk).update(arrow_object_id=None)
+    DatasetVersion.objects.filter(pk=version.pk).update(
+        arrow_object_id=None, created_at=timezone.now() - timedelta(hours=1)
+    )
     sweep_arrow_copies.delay()
     again = wait_for(
         lambda: DatasetVersion.objects.filter(pk=version.pk, arrow_object_id__isnull=False).first()
