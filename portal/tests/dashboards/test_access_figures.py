@@ -195,6 +195,31 @@ def test_a_single_request_decided_and_downloaded(cast):
     ]
 
 
+def test_a_download_names_its_listing_and_grantee_and_the_migration_backfills_them(cast):
+    """The figures group downloads by these copies of the grant's fields: they are set on
+    every new download, and migration 0009 wrote them for the downloads made before it."""
+    import importlib
+
+    from django.apps import apps
+
+    from portal.models import Download
+
+    ds = dataset(cast.acme, cast.alice.user, day="2026-01-05")
+    made_at = at("2026-04-01")
+    request = access_request(
+        ds, cast.beta, cast.dave.user, state="approved", created=made_at, decided=made_at
+    )
+    made = download(grant(request, cast.alice.user), cast.dave.user, finished=at("2026-04-02"))
+    assert (made.dataset_id, made.institution_id) == (ds.pk, cast.beta.pk)
+
+    other = dataset(cast.beta, cast.dave.user, day="2026-01-06")
+    Download.objects.filter(pk=made.pk).update(dataset=other, institution=cast.acme)  # stale
+    migration = importlib.import_module("portal.migrations.0009_download_dataset_institution")
+    migration.copy_from_grants(apps, None)
+    made.refresh_from_db()
+    assert (made.dataset_id, made.institution_id) == (ds.pk, cast.beta.pk)
+
+
 def test_requests_per_week_and_outcomes_by_hand(history):
     access = _figures()
     now_week = {
