@@ -16,6 +16,7 @@ class EventKind(models.TextChoices):
     DATASET_WITHDRAWN = "dataset.withdrawn"
     DATASET_SUSPENDED = "dataset.suspended"
     DATASET_RESTORED = "dataset.restored"
+    DATASET_UPDATED = "dataset.updated"
     ACCESS_REQUESTED = "access.requested"
     ACCESS_CLEARED = "access.cleared"
     ACCESS_REJECTED = "access.rejected"
@@ -39,6 +40,35 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"outbox {self.pk} {self.kind}"
+
+
+class Opening(models.Model):
+    """What one commitment in an entry hides: the value and its salt, kept off the log.
+
+    `scope` names the object whose parties may read it ("request:42", "download:7",
+    "dataset:…"); the portal decides who they are. Not append-only on purpose: erasing an
+    opening (say, a purpose under a data-protection request) leaves the entry valid and its
+    commitment unopenable, which is the point of committing instead of writing the text.
+    """
+
+    event_id = models.BigIntegerField(
+        db_index=True, help_text="The outbox event whose entry holds the commitment."
+    )
+    kind = models.CharField(max_length=40, choices=EventKind.choices)
+    scope = models.CharField(max_length=80, db_index=True)
+    field = models.CharField(max_length=40)
+    value = models.TextField()
+    salt = models.BinaryField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["event_id", "field"]
+        constraints = [
+            models.UniqueConstraint(fields=["event_id", "field"], name="one_opening_per_field")
+        ]
+
+    def __str__(self) -> str:
+        return f"opening of {self.field} in event {self.event_id}"
 
 
 class Entry(models.Model):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import QuerySet
 
 from ledger import merkle
-from ledger.models import Block, Cosignature, Entry, Witness
+from ledger.commitments import commitment, opens
+from ledger.models import Block, Cosignature, Entry, Opening, Witness
 from ledger.notes import NoteSignature, parse_note
 from ledger.services import read_nodes
 from portal.errors import DomainError
@@ -117,3 +120,73 @@ def audit_summary() -> AuditSummary:
     else:
         verdict = f"Last verification FAILED: {run.first_problem}"
     return AuditSummary(entries=log_size(), blocks=Block.objects.count(), verification=verdict)
+
+
+@dataclass(frozen=True)
+class OpenedField:
+    """One commitment of an entry with its opening, checked against the entry's bytes."""
+
+    field: str
+    value: str
+    salt: str  # hex
+    commitment: str  # hex, as the entry holds it when `check` is "matches"
+    check: str  # "matches", "pending" (not in the log yet) or "mismatch"
+
+
+@dataclass(frozen=True)
+class OpenedEntry:
+    scope: str
+    kind: str
+    recorded_at: datetime
+    entry_index: int | None  # None until the event is appended
+    fields: list[OpenedField]
+
+
+def openings(scopes: list[str]) -> list[OpenedEntry]:
+    """Every opening kept under `scopes`, grouped by entry in log order, each field checked
+    against the commitment its entry actually holds (two queries however many there are).
+
+    Callers decide who may see a scope: these are the values the log does not disclose.
+    """
+    rows = list(Opening.objects.filter(scope__in=scopes).order_by("event_id", "field"))
+    if not rows:
+        return []
+    entries = {
+        e.event_id: e
+        for e in Entry.objects.filter(event_id__in={r.event_id for r in rows}).only(
+            "index", "event_id", "data", "recorded_at"
+        )
+    }
+    grouped: dict[int, list[Opening]] = {}
+    for row in rows:
+        grouped.setdefault(row.event_id, []).append(row)
+    result = []
+    for event_id, group in grouped.items():
+        entry = entries.get(event_id)
+        held = json.loads(bytes(entry.data)).get("commitments", {}) if entry else {}
+        fields = []
+        for row in group:
+            salt = bytes(row.salt)
+            if entry is None:
+                check = "pending"
+            else:
+                check = "matches" if opens(held.get(row.field, ""), salt, row.value) else "mismatch"
+            fields.append(
+                OpenedField(
+                    field=row.field,
+                    value=row.value,
+                    salt=salt.hex(),
+                    commitment=commitment(salt, row.value).hex(),
+                    check=check,
+                )
+            )
+        result.append(
+            OpenedEntry(
+                scope=group[0].scope,
+                kind=group[0].kind,
+                recorded_at=entry.recorded_at if entry else group[0].created_at,
+                entry_index=entry.index if entry else None,
+                fields=fields,
+            )
+        )
+    return result

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,14 +26,17 @@ from django.utils import timezone
 
 from ledger import merkle
 from ledger.canonical import canonical_json
+from ledger.commitments import commitment, new_salt
 from ledger.keys import log_signer
-from ledger.models import Block, Entry, EventKind, OutboxEvent, TreeNode
+from ledger.models import Block, Entry, EventKind, Opening, OutboxEvent, TreeNode
 from ledger.notes import Checkpoint, sign_checkpoint
 from portal.errors import DomainError
 
 log = logging.getLogger(__name__)
 
-ENTRY_VERSION = 1
+# 2: the acting user, purposes, reasons and filters only as salted commitments (version 1
+# entries, which held them in clear, stay in the log as they were: it is append-only).
+ENTRY_VERSION = 2
 GENESIS_HASH = bytes(32)
 # Any constant works: it only has to be the same for every process that appends.
 _APPEND_LOCK_ID = 0x6C6564676572  # "ledger"
@@ -42,35 +46,62 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _actor_json(actor: AbstractBaseUser | None) -> dict[str, str | None]:
-    if actor is None:
-        return {"institution": None, "user": None}
+def _actor_institution(actor: AbstractBaseUser | None) -> str | None:
     membership = getattr(actor, "membership", None)
     try:
-        institution = membership.institution.slug if membership else None
+        return membership.institution.slug if membership else None
     except Exception:  # noqa: BLE001 - a user without membership reads as no institution
-        institution = None
-    return {"institution": institution, "user": actor.get_username()}
+        return None
 
 
-def record_event(kind: str, actor: AbstractBaseUser | None, subject: dict[str, Any]) -> OutboxEvent:
+def record_event(
+    kind: str,
+    actor: AbstractBaseUser | None,
+    subject: dict[str, Any],
+    *,
+    private: Mapping[str, str] | None = None,
+    scope: str = "",
+) -> OutboxEvent:
     """Record a state change for the log, inside the caller's transaction.
 
     `actor` is the person who acted (None for the portal itself, e.g. expiry). `subject` names
-    what changed (dataset id, request id, columns, filter, masks, expiry, digest…) and must be
-    JSON: the entry's bytes are fixed here, so what is logged is what was decided.
+    what changed and what any participant may know (dataset id, request id, columns, masks,
+    expiry, digest…) and must be JSON: the entry's bytes are fixed here, so what is logged is
+    what was decided. `private` holds what only the parties may know (a purpose, a reason, a
+    row filter): the entry gets a salted commitment to each value (`ledger.commitments`), and
+    so does the acting person's username, under "user". The openings are kept under `scope`,
+    the object whose parties may read them ("request:42").
     """
     if kind not in EventKind.values:
         raise DomainError(f"“{kind}” is not a ledger event kind.", field="kind")
+    hidden = dict(private or {})
+    if actor is not None:
+        hidden["user"] = actor.get_username()
+    salts = {field: new_salt() for field in hidden}
     now = timezone.now()
-    entry = {
+    entry: dict[str, Any] = {
         "v": ENTRY_VERSION,
         "kind": kind,
         "time": _iso(now),
-        "actor": _actor_json(actor),
+        "actor": {"institution": _actor_institution(actor)},
         "subject": subject,
+        "commitments": {
+            field: commitment(salts[field], value).hex() for field, value in hidden.items()
+        },
     }
     event = OutboxEvent.objects.create(kind=kind, payload=canonical_json(entry), recorded_at=now)
+    Opening.objects.bulk_create(
+        Opening(
+            event_id=event.pk,
+            kind=kind,
+            scope=scope,
+            field=field,
+            value=value,
+            salt=salts[field],
+            created_at=now,
+        )
+        for field, value in hidden.items()
+    )
     # One wake-up per transaction is enough, however many events it records.
     pending = getattr(connection, "run_on_commit", [])
     if not any(callback is request_append for _, callback, _ in pending):

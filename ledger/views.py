@@ -80,14 +80,17 @@ def entry_detail(request: HttpRequest, index: int) -> HttpResponse:
             "root": bytes(latest.root_hash).hex(),
         }
     data = bytes(entry.data)
+    decoded = json.loads(data)
     return render(
         request,
         "ledger/entry_detail.html",
         {
             "entry": entry,
+            "by_someone": "user" in decoded.get("commitments", {}),
+            "commitments": sorted(decoded.get("commitments", {})),
             "the_block": block,
             "latest": latest,
-            "pretty": json.dumps(json.loads(data), indent=2, ensure_ascii=False, sort_keys=True),
+            "pretty": json.dumps(decoded, indent=2, ensure_ascii=False, sort_keys=True),
             "data_b64": base64.b64encode(data).decode(),
             "leaf_hex": bytes(entry.leaf_hash).hex(),
             "proof": proof,

@@ -744,19 +744,111 @@ def save_state(path: str, vkey: str, size: int, root: bytes, checkpoint: bytes) 
         os.close(dfd)
 
 
+# --- openings of salted commitments ------------------------------------------------
+#
+# Version 2 entries hold free text, filters and the acting person only as
+# commitments: "commitments": {FIELD: hex(SHA-256(salt || UTF-8 value))}, with a
+# fresh 32-byte salt per field. The two parties of a request see the value and
+# the salt; with them anyone can check the entry committed to exactly that value.
+
+
+def commitment_hex(salt: bytes, value: str) -> str:
+    return sha256(salt + value.encode("utf-8")).hex()
+
+
+def check_opening(data: bytes, name: str, value: str, salt_hex: str, where: str) -> str:
+    try:
+        salt = bytes.fromhex(salt_hex)
+    except ValueError:
+        salt = b""
+    if len(salt) != HASH_SIZE:
+        raise Unavailable(f"the salt must be {HASH_SIZE} bytes in hex ({2 * HASH_SIZE} digits)")
+    try:
+        decoded = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except ValueError as exc:
+        raise Failed(f"{where} is not JSON: {exc}") from exc
+    problem = check_canonical(data, decoded)
+    if problem:
+        raise Failed(f"{where}: {problem}")
+    held = decoded.get("commitments") if isinstance(decoded, dict) else None
+    if not isinstance(held, dict) or name not in held:
+        names = ", ".join(sorted(held)) if isinstance(held, dict) and held else "none"
+        raise Failed(f"{where} has no commitment named {name!r} (it has: {names})")
+    computed = commitment_hex(salt, value)
+    if held[name] != computed:
+        raise Failed(
+            f"{where} commits to another {name}: it holds {held[name]}, the value and salt "
+            f"given hash to {computed}"
+        )
+    return f"OK: {where} commits to exactly this {name} (commitment {computed})"
+
+
+def read_entry_file(path: str) -> bytes:
+    """An entry's exact bytes: the JSON itself, or its base64 as the API and pages show it."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read().strip()
+    except OSError as exc:
+        raise Unavailable(f"cannot read {path}: {exc}") from exc
+    if raw.startswith(b"{"):
+        return raw
+    return b64decode(raw.decode("ascii", "replace"), f"{path} (base64)")
+
+
+def fetch_proved_entry(portal: Portal, args: argparse.Namespace, index: int) -> bytes:
+    """Entry `index`, its bytes proved included under the log's signed checkpoint."""
+    log = fetch_log_key(portal, args.vkey or _pinned_from_file(args.vkey_file), None)
+    size, root = check_checkpoint(
+        portal.get("/api/v1/ledger/checkpoint"), log, [VerifierKey(v) for v in args.witness_vkey]
+    )
+    if not 0 <= index < size:
+        raise Failed(f"entry {index} is not in the signed checkpoint of size {size}")
+    where = f"entry {index}"
+    page = portal.get_json("/api/v1/ledger/entries/", start=index, end=index + 1)
+    items = page.get("entries")
+    if not isinstance(items, list) or not items or not isinstance(items[0], dict):
+        raise Failed(f"{where}: not served")
+    if field(items[0], "index", int, where) != index:
+        raise Failed(f"{where}: served with index {items[0]['index']}")
+    data = b64decode(field(items[0], "data", str, where), f"{where} data")
+    proof = portal.get_json("/api/v1/ledger/proofs/inclusion/", index=index, tree_size=size)
+    hashes = b64_hashes(proof.get("hashes"), f"inclusion proof for {where}")
+    problem = verify_inclusion(leaf_hash(data), index, size, hashes, root)
+    if problem:
+        raise Failed(f"inclusion proof for {where} at size {size}: {problem}")
+    say("ok", f"{where} is included in the signed checkpoint of size {size}")
+    return data
+
+
+def _pinned_from_file(path: str | None) -> str | None:
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            return next((line.strip() for line in f if line.strip()), "")
+    except OSError as exc:
+        raise Unavailable(f"cannot read {path}: {exc}") from exc
+
+
+def open_commitment(args: argparse.Namespace) -> str:
+    name, value, salt_hex = args.open
+    if args.entry_file:
+        data = read_entry_file(args.entry_file)
+        say("info", f"offline: the entry's bytes come from {args.entry_file}, not from the log")
+        where = "the entry"
+    else:
+        data = fetch_proved_entry(Portal(args.url, args.token, args.timeout), args, args.index)
+        where = f"entry {args.index}"
+    return check_opening(data, name, value, salt_hex, where)
+
+
 # --- main ---------------------------------------------------------------------------
 
 
 def verify(args: argparse.Namespace) -> str:
     """Run every check; return the OK line or raise Failed / Unavailable."""
     portal = Portal(args.url, args.token, args.timeout)
-    pinned = args.vkey
-    if args.vkey_file:
-        try:
-            with open(args.vkey_file, encoding="utf-8") as f:
-                pinned = next((line.strip() for line in f if line.strip()), "")
-        except OSError as exc:
-            raise Unavailable(f"cannot read {args.vkey_file}: {exc}") from exc
+    pinned = args.vkey or _pinned_from_file(args.vkey_file)
     witnesses = [VerifierKey(v) for v in args.witness_vkey]
     state = load_state(args.state) if args.state else None
 
@@ -801,7 +893,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Verify the BIZi portal's ledger: signatures, entries, root, proofs.",
         epilog="Exit status: 0 verified, 1 verification failed, 2 usage or network error.",
     )
-    parser.add_argument("--url", required=True, help="The portal, e.g. https://bizi.example")
+    parser.add_argument("--url", help="The portal, e.g. https://bizi.example")
     parser.add_argument("--token", help="API token, sent as 'Authorization: Bearer TOKEN'.")
     keys = parser.add_mutually_exclusive_group()
     keys.add_argument("--vkey", help="The log's verifier key, pinned (name+keyid+base64).")
@@ -818,11 +910,32 @@ def main(argv: list[str] | None = None) -> int:
         "--sample", type=int, default=16, help="Inclusion proofs to check (default 16)."
     )
     parser.add_argument("--timeout", type=float, default=30, help="Seconds per HTTP request.")
+    opening = parser.add_argument_group(
+        "checking an opening",
+        "Instead of verifying the whole log, check that an entry commits to a value: FIELD "
+        "as the entry names it (user, purpose, reason, filter, terms…), VALUE exactly, SALT in "
+        "hex, all three as the request or listing page shows them.",
+    )
+    opening.add_argument("--open", nargs=3, metavar=("FIELD", "VALUE", "SALT"))
+    where = opening.add_mutually_exclusive_group()
+    where.add_argument(
+        "--index", type=int, help="The entry, fetched from --url and proved in the checkpoint."
+    )
+    where.add_argument(
+        "--entry-file",
+        help="The entry's exact bytes (JSON, or base64 as served), checked offline.",
+    )
     args = parser.parse_args(argv)
     if args.sample < 0:
         parser.error("--sample must be >= 0")
+    if args.open and args.index is None and not args.entry_file:
+        parser.error("--open needs --index (with --url) or --entry-file")
+    if (args.index is not None or args.entry_file) and not args.open:
+        parser.error("--index and --entry-file go with --open")
+    if not args.url and not args.entry_file:
+        parser.error("--url is required (except with --open … --entry-file)")
     try:
-        line = verify(args)
+        line = open_commitment(args) if args.open else verify(args)
     except Failed as exc:
         print(f"FAILED: {exc}", flush=True)
         return 1

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from ledger import canonical, merkle, notes
+from ledger import canonical, commitments, merkle, notes
 
 VERIFIER = Path(__file__).resolve().parents[2] / "tools" / "bizi_verify.py"
 ORIGIN = "bizi.example/ledger"
@@ -420,3 +420,95 @@ def test_reimplemented_merkle_code_agrees_with_the_ledger() -> None:
                 assert bv.verify_consistency(first, size, proof, old, wrong) is not None
                 bent = [wrong, *proof[1:]]
                 assert bv.verify_consistency(first, size, bent, old, root) is not None
+
+
+# --- openings of commitments (--open) --------------------------------------------------
+
+SALT = bytes(range(100, 132))
+PURPOSE = "Fraud review of customer ACC-998877 and her cards"
+
+
+def committed_log(n: int = 9, at: int = 4) -> Log:
+    values = [make_entry(i) for i in range(n)]
+    values[at] = {
+        "v": 2,
+        "kind": "access.requested",
+        "time": "2026-01-01T00:00:00Z",
+        "actor": {"institution": "harbor"},
+        "subject": {"request": 12, "columns": ["amount"]},
+        "commitments": {"purpose": commitments.commitment(SALT, PURPOSE).hex()},
+    }
+    return Log(values)
+
+
+def test_open_checks_an_entry_fetched_and_proved_in_the_signed_checkpoint(
+    fake: _Server, tmp_path: Path
+) -> None:
+    fake.portal.log = committed_log()
+    args = ["--vkey", VKEY, "--index", "4", "--open", "purpose", PURPOSE, SALT.hex()]
+    result = run(fake, *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "entry 4 is included in the signed checkpoint of size 9" in result.stdout
+    assert last_line(result).startswith("OK: entry 4 commits to exactly this purpose")
+    # One character off, or another salt: a verdict, not an error.
+    for value, salt in ((PURPOSE + ".", SALT), (PURPOSE, bytes(32))):
+        args = ["--vkey", VKEY, "--index", "4", "--open", "purpose", value, salt.hex()]
+        wrong = run(fake, *args, cwd=tmp_path)
+        assert (
+            wrong.returncode == 1 and "FAILED: entry 4 commits to another purpose" in wrong.stdout
+        )
+    absent = run(
+        fake, "--vkey", VKEY, "--index", "3", "--open", "purpose", PURPOSE, SALT.hex(), cwd=tmp_path
+    )
+    assert absent.returncode == 1 and "has no commitment named 'purpose'" in absent.stdout
+
+
+def test_open_refuses_an_entry_the_checkpoint_does_not_include(
+    fake: _Server, tmp_path: Path
+) -> None:
+    fake.portal.log = committed_log()
+    fake.portal.bad_inclusion = True
+    args = ["--vkey", VKEY, "--index", "4", "--open", "purpose", PURPOSE, SALT.hex()]
+    result = run(fake, *args, cwd=tmp_path)
+    assert result.returncode == 1 and "inclusion proof for entry 4" in result.stdout
+
+
+def test_open_works_offline_from_the_entry_bytes(tmp_path: Path) -> None:
+    data = committed_log().data[4]
+    (tmp_path / "entry.json").write_bytes(data)
+    (tmp_path / "entry.b64").write_text(b64(data) + "\n")
+    for name in ("entry.json", "entry.b64"):
+        command = [sys.executable, str(VERIFIER), "--entry-file", name]
+        command += ["--open", "purpose", PURPOSE, SALT.hex()]
+        result = subprocess.run(  # noqa: S603 (our own script)
+            command, capture_output=True, text=True, timeout=60, cwd=tmp_path, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert last_line(result).startswith("OK: the entry commits to exactly this purpose")
+    bad_salt = subprocess.run(  # noqa: S603 (our own script)
+        [
+            sys.executable,
+            str(VERIFIER),
+            "--entry-file",
+            "entry.json",
+            "--open",
+            "purpose",
+            PURPOSE,
+            "abc",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert bad_salt.returncode == 2 and "salt must be 32 bytes" in bad_salt.stderr
+    usage = subprocess.run(  # noqa: S603 (our own script)
+        [sys.executable, str(VERIFIER), "--open", "purpose", PURPOSE, SALT.hex()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert usage.returncode == 2 and "--open needs --index" in usage.stderr

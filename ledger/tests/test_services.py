@@ -48,7 +48,11 @@ def test_entries_are_canonical_json_naming_actor_and_subject():
     data = bytes(entry.data)
     decoded = parse_canonical_json(data)  # raises if not canonical
     assert decoded["kind"] == "access.approved"
-    assert decoded["actor"] == {"institution": "northbank", "user": "sam"}
+    assert decoded["v"] == 2
+    # The person only as a commitment: the log names institutions, never people.
+    assert decoded["actor"] == {"institution": "northbank"}
+    assert set(decoded["commitments"]) == {"user"}
+    assert b"sam" not in data
     assert decoded["subject"] == {"request": 7, "columns": ["b", "a"]}
     assert decoded["time"].endswith("Z")
     assert bytes(entry.leaf_hash) == merkle.leaf_hash(data)

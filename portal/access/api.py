@@ -11,7 +11,7 @@ from typing import Any
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
@@ -92,6 +92,37 @@ class RequestSerializer(serializers.ModelSerializer):
         return grant.pk if grant else None
 
 
+class OpenedFieldSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="user, purpose, reason, filter, terms…")
+    value = serializers.CharField(help_text="What the entry commits to, exactly (UTF-8).")
+    salt = serializers.CharField(help_text="32 bytes, hex.")
+    commitment = serializers.CharField(help_text="SHA-256(salt || value), hex.")
+    check = serializers.ChoiceField(
+        choices=["matches", "pending", "mismatch"],
+        help_text="Checked against the entry's bytes now: pending until the event is appended.",
+    )
+
+
+class OpenedEntrySerializer(serializers.Serializer):
+    """A ledger entry's commitments opened for the parties: what the log itself hides."""
+
+    kind = serializers.CharField()
+    entry_index = serializers.IntegerField(allow_null=True)
+    recorded_at = serializers.DateTimeField()
+    fields = OpenedFieldSerializer(many=True)
+
+
+class RequestDetailSerializer(RequestSerializer):
+    ledger = serializers.SerializerMethodField()
+
+    class Meta(RequestSerializer.Meta):
+        fields = [*RequestSerializer.Meta.fields, "ledger"]
+
+    @extend_schema_field(OpenedEntrySerializer(many=True))
+    def get_ledger(self, request: AccessRequest) -> list[dict[str, Any]]:
+        return OpenedEntrySerializer(selectors.request_ledger(request=request), many=True).data
+
+
 class GrantSerializer(serializers.ModelSerializer):
     dataset = serializers.IntegerField(source="request.dataset_id", read_only=True)
     dataset_title = serializers.CharField(source="request.dataset.title", read_only=True)
@@ -128,6 +159,7 @@ class GrantSerializer(serializers.ModelSerializer):
 class DownloadSerializer(serializers.ModelSerializer):
     user = serializers.CharField(source="user.username", read_only=True)
     complete = serializers.BooleanField(read_only=True)
+    ledger = serializers.SerializerMethodField()
 
     class Meta:
         model = Download
@@ -141,7 +173,13 @@ class DownloadSerializer(serializers.ModelSerializer):
             "rows",
             "bytes",
             "sha256",
+            "ledger",
         ]
+
+    @extend_schema_field(OpenedEntrySerializer(many=True))
+    def get_ledger(self, download: Download) -> list[dict[str, Any]]:
+        opened = self.context.get("ledger", {}).get(download.pk, [])
+        return OpenedEntrySerializer(opened, many=True).data
 
 
 class AccessPagination(PagePagination):
@@ -202,9 +240,9 @@ class RequestListView(APIView):
 
 
 class RequestDetailView(APIView):
-    @extend_schema(responses=RequestSerializer)
+    @extend_schema(responses=RequestDetailSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        return Response(RequestSerializer(_request(request, pk)).data)
+        return Response(RequestDetailSerializer(_request(request, pk)).data)
 
 
 def _request_action(
@@ -309,7 +347,9 @@ class GrantDownloadsView(APIView):
     @extend_schema(responses=DownloadSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
         grant = _grant(request, pk)
-        return Response(DownloadSerializer(selectors.downloads_of(grant=grant), many=True).data)
+        downloads = list(selectors.downloads_of(grant=grant))
+        ledger = selectors.downloads_ledger(downloads=downloads)
+        return Response(DownloadSerializer(downloads, many=True, context={"ledger": ledger}).data)
 
 
 def streaming_response(stream: services.DownloadStream) -> StreamingHttpResponse:

@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from ledger.selectors import OpenedEntry, openings
 from portal.models import AccessRequest, Download, Grant
 from portal.permissions import Perm, actor_for, can
 
@@ -168,4 +169,30 @@ def grant_or_404(*, user: AbstractBaseUser, pk: int) -> Grant:
     found = grant_for(user=user, pk=pk)
     if found is None:
         raise Http404("No such grant, or not yours to see.")
+    return found
+
+
+# --- what the ledger committed to, for the request's parties -------------------------------
+# `portal.access.services` records each event's openings under these scopes. Callers have
+# already checked that the person may see the request (or grant): these are what the log hides.
+
+
+def request_scope(request_id: int) -> str:
+    return f"request:{request_id}"
+
+
+def download_scope(download_id: int) -> str:
+    return f"download:{download_id}"
+
+
+def request_ledger(*, request: AccessRequest) -> list[OpenedEntry]:
+    """The request's entries (requested, moderated, decided, revoked…) with their openings."""
+    return openings([request_scope(request.pk)])
+
+
+def downloads_ledger(*, downloads: list[Download]) -> dict[int, list[OpenedEntry]]:
+    """Each download's `data.downloaded` entry with its opening, by download id."""
+    found: dict[int, list[OpenedEntry]] = {d.pk: [] for d in downloads}
+    for opened in openings([download_scope(d.pk) for d in downloads]):
+        found[int(opened.scope.partition(":")[2])].append(opened)
     return found

@@ -27,6 +27,7 @@ from ledger.services import record_event
 from portal.access import filters
 from portal.access.data import CONTENT_TYPES, View, view_pieces
 from portal.access.notifications import moderators, notify, stewards_of
+from portal.access.selectors import download_scope, request_scope
 from portal.errors import DomainError
 from portal.models import AccessRequest, Dataset, Download, Grant
 from portal.permissions import Perm, actor_for, can, require
@@ -52,7 +53,6 @@ def _subject(request: AccessRequest, **extra: Any) -> dict[str, Any]:
         "cid": request.version.cid,
         "institution": request.institution.slug,
         "columns": list(request.columns),
-        "filter": request.filter,
         "duration_days": request.duration_days,
         **extra,
     }
@@ -67,11 +67,22 @@ def _grant_subject(grant: Grant, **extra: Any) -> dict[str, Any]:
         "cid": grant.version.cid,
         "institution": grant.institution.slug,
         "columns": list(grant.columns),
-        "filter": grant.filter,
         "masks": dict(grant.masks),
         "expires_at": grant.expires_at.isoformat(),
         **extra,
     }
+
+
+def _record(
+    kind: str,
+    user: AbstractBaseUser | None,
+    request: AccessRequest,
+    subject: dict[str, Any],
+    **private: str,
+) -> None:
+    """The ledger event of a change to `request` (or its grant): purposes, reasons, filters
+    and the person go in as commitments whose openings the request's parties can read."""
+    record_event(kind, user, subject, private=private, scope=request_scope(request.pk))
 
 
 def _clean_reason(reason: str) -> str:
@@ -165,7 +176,14 @@ def access_request_create(
             ).exists():
                 raise duplicate
             request.save()
-            record_event("access.requested", user, _subject(request, purpose=purpose))
+            _record(
+                "access.requested",
+                user,
+                request,
+                _subject(request),
+                purpose=purpose,
+                filter=request.filter,
+            )
             message = f"New request #{request.pk} for “{dataset.title}” from {request.institution}."
             if sensitive:
                 notify(
@@ -220,7 +238,7 @@ def _moderate(
         request.updated_at = now
         request.save()
         kind = "access.cleared" if clear else "access.rejected"
-        record_event(kind, user, _subject(request, reason=reason))
+        _record(kind, user, request, _subject(request), reason=reason)
         title = request.dataset.title
         if clear:
             notify(
@@ -341,7 +359,7 @@ def access_request_approve(
             new_data_key(), master_key=master_key(), object_id=grant.key_id
         )
         grant.save()
-        record_event("access.approved", user, _grant_subject(grant))
+        _record("access.approved", user, request, _grant_subject(grant), filter=grant.filter)
         notify(
             [request.requested_by],
             f"Your request #{request.pk} for “{request.dataset.title}” was approved "
@@ -365,7 +383,7 @@ def access_request_deny(
         request.decided_by, request.decided_at, request.updated_at = user, now, now
         request.decision_reason = reason
         request.save()
-        record_event("access.denied", user, _subject(request, reason=reason))
+        _record("access.denied", user, request, _subject(request), reason=reason)
         notify(
             [request.requested_by],
             f"Your request #{request.pk} for “{request.dataset.title}” was denied: {reason}",
@@ -392,8 +410,12 @@ def access_request_withdraw(
         request.state = State.WITHDRAWN
         request.withdrawn_at = request.updated_at = now
         request.save()
-        record_event(
-            "access.withdrawn", user, _subject(request, reason=(reason or "").strip()[:2000])
+        _record(
+            "access.withdrawn",
+            user,
+            request,
+            _subject(request),
+            reason=(reason or "").strip()[:2000],
         )
         if waiting_for_owner:
             notify(
@@ -423,7 +445,7 @@ def grant_revoke(*, user: AbstractBaseUser, grant: Grant, reason: str) -> Grant:
             raise DomainError("This grant has expired already.", code="conflict")
         grant.revoked_at, grant.revoked_by, grant.revoke_reason = timezone.now(), user, reason
         grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
-        record_event("access.revoked", user, _grant_subject(grant, reason=reason))
+        _record("access.revoked", user, grant.request, _grant_subject(grant), reason=reason)
         notify(
             [grant.request.requested_by],
             f"Your grant #{grant.pk} for “{grant.request.dataset.title}” was revoked: {reason}",
@@ -454,7 +476,7 @@ def grants_expire(*, now: datetime | None = None) -> int:
             grant = Grant.objects.select_related(
                 "version", "institution", "request__requested_by", "request__dataset"
             ).get(pk=pk)
-            record_event("access.expired", None, _grant_subject(grant))
+            _record("access.expired", None, grant.request, _grant_subject(grant))
             notify(
                 [grant.request.requested_by],
                 f"Your grant #{grant.pk} for “{grant.request.dataset.title}” has expired.",
@@ -572,5 +594,6 @@ def download_finish(*, download: Download, rows: int, size: int, sha256: str) ->
                 "bytes": size,
                 "sha256": sha256,
             },
+            scope=download_scope(download.pk),
         )
     return download

@@ -157,6 +157,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "may_withdraw": access_request.is_open
             and can(user, Perm.ACCESS_REQUEST_WITHDRAW, access_request),
             "max_days": access_request.duration_days,
+            "ledger": selectors.request_ledger(request=access_request),
         },
     )
 

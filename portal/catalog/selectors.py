@@ -18,6 +18,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils.functional import cached_property
 
+from ledger.selectors import OpenedEntry, openings
 from portal.catalog import sqlite_search
 from portal.models import Dataset, DatasetVersion, Institution, Tag
 from portal.permissions import Perm, actor_for, can
@@ -314,3 +315,16 @@ def facet_labels() -> dict[str, Any]:
         "category": dict(Dataset.Category.choices),
         "sensitivity": dict(Dataset.Sensitivity.choices),
     }
+
+
+def dataset_scope(dataset_id: object) -> str:
+    """Where `portal.catalog.services` keeps the openings of a listing's ledger events."""
+    return f"dataset:{dataset_id}"
+
+
+def dataset_ledger(*, user: AbstractBaseUser, dataset: Dataset) -> list[OpenedEntry] | None:
+    """The listing's events with their openings (who acted, reasons, terms) for its owner's
+    people and moderators; None for everyone else, who see only the ledger itself."""
+    if not (can(user, Perm.DATASET_PREVIEW, dataset) or can(user, Perm.DATASET_MODERATE, dataset)):
+        return None
+    return openings([dataset_scope(dataset.pk)])

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from ledger.services import publish_quietly, record_event
 from portal.catalog.csvcheck import CsvReport, check_csv
+from portal.catalog.selectors import dataset_scope
 from portal.errors import DomainError
 from portal.models import Dataset, DatasetUpload, DatasetVersion, Tag
 from portal.permissions import Perm, actor_for, require
@@ -417,12 +418,24 @@ def _make_version(upload: DatasetUpload, stored: Any, report: CsvReport) -> Data
     DatasetUpload.objects.filter(pk=upload.pk).update(
         dataset=dataset, version=version, state=DatasetUpload.State.READY, updated_at=now
     )
-    record_event(kind, user, _subject(dataset, version))
+    _record(kind, user, dataset, _subject(dataset, version))
     from portal.catalog.tasks import make_arrow_copy
 
     # Beat's sweep sends it again if the broker is down now: later, never lost.
     transaction.on_commit(lambda: publish_quietly(make_arrow_copy, version.pk), robust=True)
     return version
+
+
+def _record(
+    kind: str, user: AbstractBaseUser, dataset: Dataset, subject: dict[str, Any], **private: str
+) -> None:
+    """The listing's ledger event: reasons, long texts and the person as commitments whose
+    openings the owner and moderators can read (`ledger.commitments`)."""
+    record_event(kind, user, subject, private=private, scope=dataset_scope(dataset.pk))
+
+
+# Public metadata that goes into `dataset.updated` as it is; the long texts go in committed.
+_UPDATE_IN_CLEAR = ("title", "category", "sensitivity", "tags")
 
 
 def _subject(dataset: Dataset, version: DatasetVersion | None = None, **extra: Any) -> dict:
@@ -475,8 +488,18 @@ def dataset_update(*, user: AbstractBaseUser, dataset: Dataset, change: Metadata
     dataset.search_text = _search_text(dataset, tags, columns)
     dataset.updated_at = timezone.now()
     dataset.save()
-    # Metadata edits are not among the ledger's kinds; the listing's history shows versions,
-    # withdrawal and moderation, which is what a grant depends on.
+    # A grant's terms and sensitivity are part of what was agreed: every edit is on the log.
+    _record(
+        "dataset.updated",
+        user,
+        dataset,
+        _subject(
+            dataset,
+            fields=sorted(changed),
+            **{f: changed[f] for f in _UPDATE_IN_CLEAR if f in changed and f != "title"},
+        ),
+        **{f: changed[f] for f in ("description", "terms") if f in changed},
+    )
     return dataset
 
 
@@ -507,7 +530,7 @@ def _set_status(
     dataset.updated_at = timezone.now()
     dataset.save(update_fields=["status", "status_reason", "updated_at"])
     if kind:
-        record_event(kind, user, _subject(dataset, reason=reason))
+        _record(kind, user, dataset, _subject(dataset), reason=reason)
     return dataset
 
 

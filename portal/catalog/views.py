@@ -157,6 +157,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "may_edit": can(request.user, Perm.DATASET_EDIT, dataset),
             "may_moderate": can(request.user, Perm.DATASET_MODERATE, dataset),
             "reason_form": ReasonForm(),
+            "ledger": selectors.dataset_ledger(user=request.user, dataset=dataset),
         },
     )
 
