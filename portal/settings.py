@@ -193,6 +193,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DatasetStatusEnum": "portal.models.catalog.Dataset.Status",
         "StorageNodeStatusEnum": "storage.models.StorageNode.Status",
+        "AccessRequestStateEnum": "portal.models.access.AccessRequest.State",
+        "DatasetUploadStateEnum": "portal.models.catalog.DatasetUpload.State",
     },
 }
 API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=24 * 30)
