@@ -1,6 +1,7 @@
 """Suite-wide fixtures and the rule for tests that need a service.
 
-Tests marked `postgres`, `celery` or `browser` need PostgreSQL, Redis or Chromium. Where one is
+Tests marked `postgres`, `celery`, `browser` or `golang` need PostgreSQL, Redis, Chromium or
+Go with Debian's golang.org/x/mod. Where one is
 missing they are skipped with a reason that `-ra` prints at the end; under `CI=true` a missing
 service stops the run instead, so CI can never pass by skipping.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +23,9 @@ from django.conf import settings
 pytest_plugins = ["portal.tests.fixtures"]
 
 CHROMIUM = os.environ.get("BIZI_CHROMIUM", "/usr/bin/chromium")
+# Debian's golang-golang-x-mod-dev: the Go checksum database's tlog code, a tlog-tiles client
+# the portal did not write (ledger/tests/tlog_client).
+GO_X_MOD = "/usr/share/gocode/src/golang.org/x/mod/sumdb/tlog"
 
 
 def _missing_services() -> dict[str, str]:
@@ -29,6 +34,10 @@ def _missing_services() -> dict[str, str]:
         missing["postgres"] = "PostgreSQL is not configured (set DATABASE_URL=postgres://…)"
     if not os.environ.get("REDIS_URL"):
         missing["celery"] = "Redis is not configured (set REDIS_URL=redis://…)"
+    if not (shutil.which("go") and Path(GO_X_MOD).is_dir()):
+        missing["golang"] = (
+            "Go and golang.org/x/mod are not installed (Debian: golang-go golang-golang-x-mod-dev)"
+        )
     if not Path(CHROMIUM).exists():
         missing["browser"] = f"Chromium is not installed at {CHROMIUM}"
     elif not _has_playwright():
@@ -283,3 +292,26 @@ def _empty_cache():  # type: ignore[no-untyped-def]
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def tlog_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ledger/tests/tlog_client built with Debian's Go and golang.org/x/mod (GOPATH mode: no
+    module download), once per run. Tests using it are marked `golang`."""
+    out = tmp_path_factory.mktemp("tlog-client")
+    source = Path(__file__).parent / "ledger" / "tests" / "tlog_client" / "main.go"
+    env = {
+        **os.environ,
+        "GO111MODULE": "off",
+        "GOPATH": "/usr/share/gocode",
+        "GOCACHE": str(out / "cache"),
+        "GOFLAGS": "",
+    }
+    subprocess.run(  # noqa: S603 - the project's own test program
+        ["go", "build", "-o", str(out / "tlog_client"), str(source)],  # noqa: S607
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
+    return out / "tlog_client"

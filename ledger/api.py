@@ -9,6 +9,7 @@ import base64
 import json
 
 from django.http import HttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, serializers, status
@@ -16,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ledger import selectors, witnessing
+from ledger import selectors, tiles, witnessing
 from ledger.keys import log_verifier
 from ledger.models import Block
 from portal.permissions import Perm, can
@@ -63,6 +64,59 @@ class CheckpointView(_LedgerView):
             )
         text = selectors.checkpoint_with_cosignatures(block)
         return HttpResponse(text, content_type="text/plain; charset=utf-8")
+
+
+# SPEC (tlog-tiles): the checkpoint "is mutable, so its headers SHOULD prevent caching beyond a
+# few seconds"; tiles and bundles are immutable. "private": the log is for the consortium's
+# members, so no shared cache between them and the portal may keep a copy for anyone else.
+CHECKPOINT_CACHE = "private, max-age=5"
+IMMUTABLE_CACHE = "private, max-age=31536000, immutable"
+
+
+class TileCheckpointView(CheckpointView):
+    """C2SP tlog-tiles `<prefix>/checkpoint`: the latest checkpoint, cached a few seconds."""
+
+    def get(self, request: Request) -> HttpResponse:
+        response = super().get(request)
+        response["Cache-Control"] = CHECKPOINT_CACHE
+        return response
+
+
+class TileView(_LedgerView):
+    """C2SP tlog-tiles `<prefix>/tile/<L>/<N>[.p/<W>]` (hashes) and `tile/entries/<N>[.p/<W>]`
+    (entry bundles), up to the latest checkpoint's tree size; immutable once served."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request: Request, path: str) -> HttpResponse:
+        try:
+            ref = tiles.parse_path(f"tile/{path}")
+        except tiles.TilePathError as exc:
+            return HttpResponse(f"{exc}\n", status=404, content_type="text/plain")
+        data = selectors.tile_bytes(ref, selectors.published_size())
+        if data is None:
+            return HttpResponse(
+                f"{ref.path} is not in the latest checkpoint's tree.\n",
+                status=404,
+                content_type="text/plain",
+            )
+        response = HttpResponse(data, content_type="application/octet-stream")
+        response["Cache-Control"] = IMMUTABLE_CACHE
+        return response
+
+
+class PolicyView(_LedgerView):
+    """The C2SP tlog-policy file: the log's key, the registered witnesses by institution and
+    the quorum, so an auditor verifies checkpoints (and tlog-proof receipts) offline."""
+
+    @extend_schema(responses=TEXT)
+    def get(self, request: Request) -> HttpResponse:
+        url = request.build_absolute_uri(reverse("api-ledger-tlog-checkpoint")).removesuffix(
+            "checkpoint"
+        )
+        text = selectors.witness_policy(log_verifier().to_vkey(), url)
+        response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+        response["Cache-Control"] = CHECKPOINT_CACHE
+        return response
 
 
 class BlockSerializer(serializers.ModelSerializer):

@@ -10,4 +10,8 @@ urlpatterns = [
     path("proofs/inclusion/", api.InclusionProofView.as_view(), name="api-ledger-inclusion"),
     path("proofs/consistency/", api.ConsistencyProofView.as_view(), name="api-ledger-consistency"),
     path("cosignatures/", api.CosignatureView.as_view(), name="api-ledger-cosignatures"),
+    path("policy", api.PolicyView.as_view(), name="api-ledger-policy"),
+    # C2SP tlog-tiles under the prefix /api/v1/ledger/tlog/ (checkpoint, tile/…).
+    path("tlog/checkpoint", api.TileCheckpointView.as_view(), name="api-ledger-tlog-checkpoint"),
+    path("tlog/tile/<path:path>", api.TileView.as_view(), name="api-ledger-tlog-tile"),
 ]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import QuerySet
 
-from ledger import merkle
+from ledger import merkle, tiles
 from ledger.commitments import commitment, opens
-from ledger.models import Block, Cosignature, Entry, Opening, Witness
+from ledger.models import Block, Cosignature, Entry, Opening, TreeNode, Witness
 from ledger.notes import NoteSignature, parse_note
 from ledger.services import read_nodes
 from portal.errors import DomainError
@@ -190,3 +192,117 @@ def openings(scopes: list[str]) -> list[OpenedEntry]:
             )
         )
     return result
+
+
+# --- C2SP tlog-tiles -----------------------------------------------------------------------
+
+
+def published_size() -> int:
+    """The tree size of the latest signed checkpoint: tiles are served up to it, no further."""
+    size = Block.objects.order_by("-height").values_list("tree_size", flat=True).first()
+    return size or 0
+
+
+def tile_bytes(ref: tiles.TileRef, tree_size: int) -> bytes | None:
+    """A hash tile or entry bundle as the spec defines its bytes, or None if a tree of
+    `tree_size` does not (yet) hold `ref.width` of its hashes. One range read either way."""
+    if tiles.available_width(ref.level, ref.index, tree_size) < ref.width:
+        return None
+    first = ref.first()
+    if ref.level is None:
+        data = Entry.objects.filter(index__gte=first, index__lt=first + ref.width).order_by("index")
+        return tiles.bundle([bytes(d) for d in data.values_list("data", flat=True)])
+    low = TreeNode.key_of(ref.tree_level, first)
+    hashes = TreeNode.objects.filter(key__gte=low, key__lt=low + ref.width).order_by("key")
+    found = [bytes(h) for h in hashes.values_list("hash", flat=True)]
+    if len(found) != ref.width:
+        raise LookupError(f"the tree store lacks hashes of {ref.path}")
+    return b"".join(found)
+
+
+# --- C2SP tlog-policy: the log's key, its witnesses by institution, and the quorum ----------
+
+
+@dataclass(frozen=True)
+class QuorumState:
+    needed: int  # institutions whose witnesses must cosign (0: no witnessing required)
+    institutions: list[str]  # slugs of the institutions with active witnesses
+    cosigned_by: list[str]  # of those, the ones that cosigned the latest checkpoint
+    met: bool
+
+
+def quorum_state(block: Block | None) -> QuorumState:
+    """Whether the latest checkpoint carries the cosignatures the policy asks for."""
+    active = list(Witness.objects.filter(active=True).select_related("institution"))
+    institutions = sorted({w.institution.slug for w in active})
+    cosigned: list[str] = []
+    if block is not None:
+        cosigned = sorted(
+            set(
+                Cosignature.objects.filter(block=block, witness__active=True).values_list(
+                    "witness__institution__slug", flat=True
+                )
+            )
+        )
+    needed = max(settings.LEDGER_WITNESS_QUORUM, 0)
+    return QuorumState(
+        needed=needed,
+        institutions=institutions,
+        cosigned_by=cosigned,
+        met=len(cosigned) >= needed,
+    )
+
+
+def witness_policy(log_vkey: str, log_url: str) -> str:
+    """The policy file (https://c2sp.org/tlog-policy): a checkpoint is valid when the log
+    signed it and witnesses of `LEDGER_WITNESS_QUORUM` different institutions cosigned it."""
+    active = list(
+        Witness.objects.filter(active=True)
+        .select_related("institution")
+        .order_by("institution__slug", "pk")
+    )
+    lines = [
+        "# The BIZi portal's ledger: its key, the witnesses its member institutions run, and",
+        "# the quorum of institutions whose witnesses must cosign a checkpoint.",
+        f"log {log_vkey} {log_url}".rstrip(),
+    ]
+    groups: dict[str, list[str]] = {}
+    for w in active:
+        name = f"{w.institution.slug}-{w.pk}"
+        lines.append(f"witness {name} {w.vkey} {w.url}")
+        groups.setdefault(w.institution.slug, []).append(name)
+    quorum = settings.LEDGER_WITNESS_QUORUM
+    if quorum <= 0 or not groups:
+        lines.append("quorum none")
+        return "\n".join(lines) + "\n"
+    for slug, names in groups.items():
+        lines.append(f"group {slug} any {' '.join(names)}")
+    # SPEC: 1 <= k <= n. With fewer institutions than the quorum, every one must cosign
+    # (and the ledger page says the quorum cannot be met until more register).
+    k = min(quorum, len(groups))
+    lines.append(f"group institutions {k} {' '.join(groups)}")
+    lines.append("quorum institutions")
+    return "\n".join(lines) + "\n"
+
+
+# --- C2SP tlog-proof receipts --------------------------------------------------------------
+
+
+def proof_receipt(event_id: int) -> str | None:
+    """A self-contained proof that event `event_id` is in the log (https://c2sp.org/tlog-proof):
+    the entry's exact bytes (base64, as the "extra" data from which the leaf hash is
+    recomputed), its index, the inclusion proof and the latest checkpoint with its witnesses'
+    cosignatures. None until the entry is in a sealed block. Kept, it is checked years later
+    with the log's key (and the policy's witnesses) alone."""
+    entry = Entry.objects.filter(event_id=event_id).only("index", "data").first()
+    block = latest_block()
+    if entry is None or block is None or block.tree_size <= entry.index:
+        return None
+    proof = inclusion_proof(index=entry.index, tree_size=block.tree_size)
+    head = [
+        "c2sp.org/tlog-proof@v1",
+        f"extra {base64.b64encode(bytes(entry.data)).decode()}",
+        f"index {entry.index}",
+        *(base64.b64encode(h).decode() for h in proof.hashes),
+    ]
+    return "\n".join(head) + "\n\n" + checkpoint_with_cosignatures(block)

@@ -258,6 +258,8 @@ LEDGER_BLOCK_MAX_SECONDS = env.float("LEDGER_BLOCK_MAX_SECONDS", default=10.0)
 # How often beat re-sends events still in the outbox (recorded while Redis or the worker was down).
 LEDGER_RESEND_SECONDS = env.float("LEDGER_RESEND_SECONDS", default=10.0)
 LEDGER_VERIFY_SECONDS = env.float("LEDGER_VERIFY_SECONDS", default=3600.0)
+# How many institutions' witnesses must cosign a checkpoint (the tlog-policy quorum).
+LEDGER_WITNESS_QUORUM = env.int("LEDGER_WITNESS_QUORUM", default=1)
 LEDGER_WITNESS_TIMEOUT_SECONDS = env.float("LEDGER_WITNESS_TIMEOUT_SECONDS", default=10.0)
 
 # --- Catalog ---

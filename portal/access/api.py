@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ledger import selectors as ledger_selectors
 from portal.access import selectors, services
 from portal.api.pagination import PagePagination
 from portal.catalog.api import ReasonSerializer
@@ -350,6 +352,41 @@ class GrantDownloadsView(APIView):
         downloads = list(selectors.downloads_of(grant=grant))
         ledger = selectors.downloads_ledger(downloads=downloads)
         return Response(DownloadSerializer(downloads, many=True, context={"ledger": ledger}).data)
+
+
+def _receipt(event_id: int | None, name: str) -> HttpResponse:
+    text = ledger_selectors.proof_receipt(event_id) if event_id is not None else None
+    if text is None:
+        raise NotFound(
+            "Its ledger entry is not in a sealed block yet: ask again in a few seconds."
+            if event_id is not None
+            else "It has no ledger entry of its own (it predates receipts)."
+        )
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.tlog-proof"'
+    return response
+
+
+class GrantReceiptView(APIView):
+    """The grant's approval as a C2SP tlog-proof: its ledger entry, inclusion proof and the
+    signed, cosigned checkpoint, to keep and check later without the portal."""
+
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        grant = _grant(request, pk)
+        return _receipt(grant.ledger_event_id, f"bizi-grant-{grant.pk}")
+
+
+class DownloadReceiptView(APIView):
+    """A completed download as a C2SP tlog-proof of its `data.downloaded` entry."""
+
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
+    def get(self, request: Request, pk: int, download: int) -> HttpResponse:
+        grant = _grant(request, pk)
+        found = selectors.downloads_of(grant=grant).filter(pk=download).first()
+        if found is None:
+            raise NotFound("No such download of this grant.")
+        return _receipt(found.ledger_event_id, f"bizi-download-{found.pk}")
 
 
 def streaming_response(stream: services.DownloadStream) -> StreamingHttpResponse:

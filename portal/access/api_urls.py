@@ -23,4 +23,10 @@ urlpatterns = [
     path(
         "grants/<int:pk>/downloads/", api.GrantDownloadsView.as_view(), name="api-grant-downloads"
     ),
+    path("grants/<int:pk>/receipt", api.GrantReceiptView.as_view(), name="api-grant-receipt"),
+    path(
+        "grants/<int:pk>/downloads/<int:download>/receipt",
+        api.DownloadReceiptView.as_view(),
+        name="api-download-receipt",
+    ),
 ]

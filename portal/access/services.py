@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from ledger.models import OutboxEvent
 from ledger.services import record_event
 from portal.access import filters
 from portal.access.data import CONTENT_TYPES, View, view_pieces
@@ -79,10 +80,10 @@ def _record(
     request: AccessRequest,
     subject: dict[str, Any],
     **private: str,
-) -> None:
+) -> OutboxEvent:
     """The ledger event of a change to `request` (or its grant): purposes, reasons, filters
     and the person go in as commitments whose openings the request's parties can read."""
-    record_event(kind, user, subject, private=private, scope=request_scope(request.pk))
+    return record_event(kind, user, subject, private=private, scope=request_scope(request.pk))
 
 
 def _clean_reason(reason: str) -> str:
@@ -359,7 +360,12 @@ def access_request_approve(
             new_data_key(), master_key=master_key(), object_id=grant.key_id
         )
         grant.save()
-        _record("access.approved", user, request, _grant_subject(grant), filter=grant.filter)
+        event = _record(
+            "access.approved", user, request, _grant_subject(grant), filter=grant.filter
+        )
+        # Its receipt (a tlog-proof of this entry) is found through the event.
+        Grant.objects.filter(pk=grant.pk).update(ledger_event_id=event.pk)
+        grant.ledger_event_id = event.pk
         notify(
             [request.requested_by],
             f"Your request #{request.pk} for “{request.dataset.title}” was approved "
@@ -578,9 +584,8 @@ def download_finish(*, download: Download, rows: int, size: int, sha256: str) ->
     with transaction.atomic():
         download.finished_at = timezone.now()
         download.rows, download.bytes, download.sha256 = rows, size, sha256
-        download.save(update_fields=["finished_at", "rows", "bytes", "sha256"])
         grant = download.grant
-        record_event(
+        event = record_event(
             "data.downloaded",
             download.user,
             {
@@ -596,4 +601,6 @@ def download_finish(*, download: Download, rows: int, size: int, sha256: str) ->
             },
             scope=download_scope(download.pk),
         )
+        download.ledger_event_id = event.pk
+        download.save(update_fields=["finished_at", "rows", "bytes", "sha256", "ledger_event_id"])
     return download

@@ -101,6 +101,9 @@ class Grant(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     revoke_reason = models.TextField(blank=True)
+    ledger_event_id = models.BigIntegerField(
+        null=True, blank=True, editable=False, help_text="The ledger event of its approval."
+    )
     # Set once, by the expiry task's conditional UPDATE (… WHERE expired_at IS NULL).
     expired_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
@@ -159,6 +162,9 @@ class Download(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     rows = models.BigIntegerField(default=0)
+    ledger_event_id = models.BigIntegerField(
+        null=True, blank=True, editable=False, help_text="Its data.downloaded ledger event."
+    )
     bytes = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
 
