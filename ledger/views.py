@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from ledger import selectors, witnessing
@@ -35,6 +36,10 @@ def overview(request: HttpRequest) -> HttpResponse:
             "tree_size": selectors.log_size(),
             "witnesses": selectors.witnesses(),
             "verification": VerificationRun.objects.order_by("-finished_at").first(),
+            "quorum": selectors.quorum_state(latest),
+            "tiles_prefix": request.build_absolute_uri(
+                reverse("api-ledger-tlog-checkpoint")
+            ).removesuffix("checkpoint"),
             "may_register_witness": actor_for(request.user).is_steward
             or actor_for(request.user).is_moderator,
         },
