@@ -631,3 +631,42 @@ def test_a_certificate_for_another_name_is_unreachable(record_many, tls_witness)
     assert witness_all(height=block.height) == {str(witness): "unreachable"}
     witness.refresh_from_db()
     assert "certificate" in witness.last_reason
+
+
+def test_plain_http_is_refused_at_send_time_where_the_setting_forbids_it(
+    record_many, settings, witness_service, no_connect
+):
+    service, url = witness_service
+    witness = witness_register(
+        institution=InstitutionFactory(), name="", url=url, vkey=service.vkey
+    )
+    settings.LEDGER_WITNESS_ALLOW_HTTP = False
+    block = _seal(record_many)
+    assert witness_all(height=block.height) == {str(witness): "address_refused"}
+    assert no_connect == []
+    witness.refresh_from_db()
+    assert "https" in witness.last_reason
+
+
+def test_migration_0003_keeps_no_reply_and_classifies_old_statuses():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("ledger.migrations.0003_witness_status_and_backoff")
+    old = {
+        "refused (422)": ("refused", 422),
+        "size mismatch": ("refused", 409),
+        "bad cosignature": ("bad_signature", None),
+        "unreachable": ("unreachable", None),
+        "cosigned": ("cosigned", None),
+        "something else": ("bad_response", None),
+    }
+    rows = {status: _witness("https://w.example", name=f"w{i}") for i, status in enumerate(old)}
+    for status, row in rows.items():
+        Witness.objects.filter(pk=row.pk).update(last_status=status)
+    migration.classify_old_statuses(apps, None)
+    for status, row in rows.items():
+        row.refresh_from_db()
+        assert (row.last_status, row.last_status_code) == old[status]
+    assert not any(f.name == "last_error" for f in Witness._meta.get_fields())
