@@ -44,4 +44,12 @@ class VerificationRunAdmin(ReadOnlyAdmin):
 class WitnessAdmin(admin.ModelAdmin):
     list_display = ["name", "institution", "url", "active", "last_cosigned_size", "last_status"]
     list_filter = ["active", "institution"]
-    readonly_fields = ["last_cosigned_size", "last_status", "last_error", "last_attempt_at"]
+    readonly_fields = [
+        "last_cosigned_size",
+        "last_status",
+        "last_status_code",
+        "last_reason",
+        "last_attempt_at",
+        "consecutive_failures",
+        "next_attempt_at",
+    ]

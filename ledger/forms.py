@@ -8,7 +8,11 @@ class WitnessForm(forms.Form):
     url = forms.URLField(
         assume_scheme="https",
         label="Witness URL",
-        help_text="Where your witness listens; checkpoints are sent to URL/add-checkpoint.",
+        help_text=(
+            "Where your witness listens, an https:// address on the internet (loopback,"
+            " private and link-local addresses are refused); checkpoints are sent to"
+            " URL/add-checkpoint."
+        ),
         max_length=200,
     )
     vkey = forms.CharField(

@@ -137,6 +137,23 @@ class Block(models.Model):
         return f"block {self.height} (size {self.tree_size})"
 
 
+class WitnessStatus(models.TextChoices):
+    """The outcome of the last attempt to have a witness cosign, in words a steward reads.
+
+    Nothing the witness answered is kept beyond this, the HTTP status code of a refusal and a
+    short reason the portal wrote itself (issue 14: a reply body is never stored or shown).
+    """
+
+    COSIGNED = "cosigned", "Cosigned the checkpoint"
+    REFUSED = "refused", "Refused the checkpoint"
+    UNREACHABLE = "unreachable", "Could not be reached"
+    TIMED_OUT = "timed_out", "Did not answer in time"
+    REDIRECTED = "redirected", "Answered with a redirect, which the portal does not follow"
+    BAD_RESPONSE = "bad_response", "Did not answer as a tlog-witness does"
+    BAD_SIGNATURE = "bad_signature", "Sent a cosignature that does not verify with its key"
+    ADDRESS_REFUSED = "address_refused", "Its URL or address is not allowed; nothing was sent"
+
+
 class Witness(models.Model):
     """A member institution's witness: where to send checkpoints, and the key it cosigns with."""
 
@@ -148,9 +165,18 @@ class Witness(models.Model):
     vkey = models.CharField("verifier key", max_length=300, unique=True)
     active = models.BooleanField(default=True)
     last_cosigned_size = models.BigIntegerField(default=0)
-    last_status = models.CharField(max_length=40, blank=True)
-    last_error = models.TextField(blank=True)
+    last_status = models.CharField(max_length=40, choices=WitnessStatus.choices, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The HTTP status of a refusal or redirect."
+    )
+    last_reason = models.CharField(
+        max_length=160, blank=True, help_text="Written by the portal, never the witness's reply."
+    )
     last_attempt_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="After a failure the witness is not asked before this."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -158,6 +184,19 @@ class Witness(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.institution})"
+
+    def clean(self) -> None:
+        # The URL's form and any IP literal in it; registration also resolves the name, and
+        # every send resolves and checks it again (ledger.witness_client).
+        from django.core.exceptions import ValidationError
+
+        from ledger.witness_client import WitnessURLError, check_url
+
+        if self.url:
+            try:
+                check_url(self.url, resolve_host=False)
+            except WitnessURLError as exc:
+                raise ValidationError({"url": str(exc)}) from exc
 
 
 class Cosignature(models.Model):

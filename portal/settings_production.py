@@ -6,6 +6,7 @@ shares) or one that names the broker's Redis database. `manage.py check --deploy
 with these settings.
 """
 
+import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -78,3 +79,12 @@ if not validate_host(_base.hostname, ALLOWED_HOSTS):
 LEDGER_SIGNING_KEY = env.str("LEDGER_SIGNING_KEY", default="")
 if not LEDGER_SIGNING_KEY and not Path(LEDGER_SIGNING_KEY_FILE).exists():  # noqa: F405
     raise ImproperlyConfigured("Set LEDGER_SIGNING_KEY or LEDGER_SIGNING_KEY_FILE.")
+
+# Witnesses: https only, and no loopback or private address unless the operator lists it.
+LEDGER_WITNESS_ALLOW_HTTP = env.bool("LEDGER_WITNESS_ALLOW_HTTP", default=False)
+LEDGER_WITNESS_ALLOWED_NETWORKS = env.list("LEDGER_WITNESS_ALLOWED_NETWORKS", default=[])
+for _network in LEDGER_WITNESS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"LEDGER_WITNESS_ALLOWED_NETWORKS: {_exc}") from None

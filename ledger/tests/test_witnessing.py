@@ -91,7 +91,8 @@ def test_a_witness_refuses_a_rewritten_history_and_the_portal_shows_why(record_m
     assert outcome[str(witness)] == "refused (422)"
     witness.refresh_from_db()
     assert witness.last_cosigned_size == 4, "the witness still vouches only for the honest tree"
-    assert witness.last_status == "refused (422)" and witness.last_error
+    assert (witness.last_status, witness.last_status_code) == ("refused", 422)
+    assert "consistency proof" in witness.last_reason
     assert not Cosignature.objects.exists()
 
 
@@ -101,7 +102,7 @@ def test_an_unreachable_witness_is_recorded_not_fatal(record_many, witness):
     outcome = witness_all(height=block.height)
     assert outcome[str(witness)] == "unreachable"
     witness.refresh_from_db()
-    assert witness.last_status == "unreachable" and witness.last_error
+    assert witness.last_status == "unreachable" and witness.last_reason
 
 
 def test_a_witness_may_push_its_cosignature(record_many, witness_service, tmp_path):

@@ -653,7 +653,8 @@ def witnesses_for(block: Block | None) -> list[dict[str, Any]]:
             "cosignatures": w.cosignature_count,
             "last_cosigned_size": w.last_cosigned_size,
             "last_status": w.last_status,
-            "last_error": w.last_error,
+            "status_label": w.get_last_status_display() if w.last_status else "",
+            "last_reason": w.last_reason,
         }
         for w in rows
     ]

@@ -552,7 +552,7 @@ def _ledger(request: HttpRequest) -> dict[str, Any]:
                     w["cosigned_at"].isoformat() if w["cosigned_at"] else "no",
                     w["cosignatures"],
                     w["last_cosigned_size"],
-                    w["last_status"] or "",
+                    w["status_label"],
                 ]
                 for w in figures.witnesses
             ],
