@@ -101,6 +101,68 @@ def _proof_figures(size: int, engine: str) -> None:
     )
 
 
+def _tile_figures(size: int, engine: str) -> None:
+    """C2SP tlog-tiles as a client fetches them, through the whole Django stack in-process,
+    beside the inclusion-proof endpoint served the same way; then a full static export."""
+    from django.test import Client
+
+    from ledger import tiles
+    from ledger.services import seal_block_if_due
+    from ledger.tile_export import export_tiles
+    from portal.models import ConsortiumRole
+    from portal.tests.factories import ConsortiumRoleFactory, UserFactory
+
+    seal_block_if_due(force=True)
+    auditor = UserFactory(username=f"bench-auditor-{size}")
+    ConsortiumRoleFactory(user=auditor, role=ConsortiumRole.Role.AUDITOR)
+    client = Client()
+    client.force_login(auditor)
+    rng = random.Random(size)
+    full = size // tiles.TILE_WIDTH
+
+    def rate(paths: list[str]) -> float:
+        began = time.perf_counter()
+        for path in paths:
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+        return len(paths) / (time.perf_counter() - began)
+
+    hashes = [
+        f"/api/v1/ledger/tlog/{tiles.TileRef(0, rng.randrange(full)).path}" for _ in range(SAMPLES)
+    ]
+    bundles = [
+        f"/api/v1/ledger/tlog/{tiles.TileRef(None, rng.randrange(full)).path}"
+        for _ in range(SAMPLES)
+    ]
+    proofs = [
+        f"/api/v1/ledger/proofs/inclusion/?index={rng.randrange(size)}&tree_size={size}"
+        for _ in range(SAMPLES)
+    ]
+    proof_rate = rate(proofs)
+    tile_rate, bundle_rate = rate(hashes), rate(bundles)
+    print(
+        f"ledger.tiles.hash ({engine}) n={size}: {tile_rate:.0f} full level-0 tiles/s served "
+        f"(8 KiB each; inclusion-proof endpoint {proof_rate:.0f}/s, "
+        f"ratio {tile_rate / proof_rate:.2f})"
+    )
+    print(
+        f"ledger.tiles.entries ({engine}) n={size}: {bundle_rate:.0f} full entry bundles/s served "
+        f"(256 entries each; ratio {bundle_rate / proof_rate:.2f} of the proof endpoint)"
+    )
+    target = Path(tempfile.mkdtemp(prefix="bizi-bench-tiles-"))
+    try:
+        began = time.perf_counter()
+        summary = export_tiles(target)
+        seconds = time.perf_counter() - began
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+    print(
+        f"ledger.tiles.export ({engine}) n={summary.tree_size}: {seconds:.1f} s "
+        f"({summary.tiles} tiles, {summary.bundles} bundles, {summary.bytes / 2**20:.0f} MiB; "
+        f"{summary.tree_size / seconds:.0f} entries/s)"
+    )
+
+
 def _run(engine: str) -> None:
     from ledger.models import Block
     from ledger.selectors import log_size
@@ -129,6 +191,7 @@ def _run(engine: str) -> None:
             continue  # 10^6 is the SQLite goal; PostgreSQL shows the shape at two sizes
         _grow_to(size)
         _proof_figures(size, engine)
+    _tile_figures(log_size(), engine)
 
 
 def _child(engine: str) -> None:
