@@ -225,7 +225,10 @@ def tile_bytes(ref: tiles.TileRef, tree_size: int) -> bytes | None:
 
 @dataclass(frozen=True)
 class QuorumState:
-    needed: int  # institutions whose witnesses must cosign (0: no witnessing required)
+    """The policy's quorum (`witness_policy`) against the latest checkpoint's cosignatures."""
+
+    configured: int  # LEDGER_WITNESS_QUORUM
+    needed: int  # what the policy asks: min(configured, institutions with witnesses); 0 none
     institutions: list[str]  # slugs of the institutions with active witnesses
     cosigned_by: list[str]  # of those, the ones that cosigned the latest checkpoint
     met: bool
@@ -233,8 +236,11 @@ class QuorumState:
 
 def quorum_state(block: Block | None) -> QuorumState:
     """Whether the latest checkpoint carries the cosignatures the policy asks for."""
-    active = list(Witness.objects.filter(active=True).select_related("institution"))
-    institutions = sorted({w.institution.slug for w in active})
+    institutions = sorted(
+        set(Witness.objects.filter(active=True).values_list("institution__slug", flat=True))
+    )
+    configured = max(settings.LEDGER_WITNESS_QUORUM, 0)
+    needed = min(configured, len(institutions))
     cosigned: list[str] = []
     if block is not None:
         cosigned = sorted(
@@ -244,8 +250,8 @@ def quorum_state(block: Block | None) -> QuorumState:
                 )
             )
         )
-    needed = max(settings.LEDGER_WITNESS_QUORUM, 0)
     return QuorumState(
+        configured=configured,
         needed=needed,
         institutions=institutions,
         cosigned_by=cosigned,

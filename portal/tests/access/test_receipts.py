@@ -5,6 +5,7 @@ import json
 import subprocess
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
 
 from ledger import merkle
@@ -119,3 +120,30 @@ def test_the_policy_names_the_log_the_witnesses_by_institution_and_the_quorum(ap
     settings.LEDGER_WITNESS_QUORUM = 5  # more than there are institutions: all of them
     assert "group institutions 2 acme beta" in api.get(url).content.decode()
     assert Cosignature.objects.count() == 0
+
+
+def test_the_ledger_page_says_whether_the_latest_checkpoint_meets_the_quorum(client, cast):
+    from ledger.models import Block
+    from ledger.services import record_event
+
+    with transaction.atomic():
+        record_event("dataset.published", None, {"dataset": "x"})
+    append_all()
+    seal_block_if_due(force=True)
+    client.force_login(cast.aud)
+    page = client.get(reverse("ledger")).content.decode()
+    assert "none required" in page  # no witness registered yet
+    witness = Witness.objects.create(
+        institution=cast.beta, name="w.beta.example", url="https://w.example/", vkey="w+00+AA"
+    )
+    page = client.get(reverse("ledger")).content.decode()
+    assert "not met" in page and "0 of the 1 institution" in page
+    Cosignature.objects.create(
+        block=Block.objects.order_by("-height").first(),
+        witness=witness,
+        # Well formed (key id, timestamp, signature); the page does not verify it.
+        signature_line="— w.beta.example " + base64.b64encode(bytes(76)).decode(),
+        timestamp=1,
+    )
+    page = client.get(reverse("ledger")).content.decode()
+    assert '<span class="ok">met</span>' in page and "(beta)" in page
