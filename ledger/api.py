@@ -76,6 +76,7 @@ IMMUTABLE_CACHE = "private, max-age=31536000, immutable"
 class TileCheckpointView(CheckpointView):
     """C2SP tlog-tiles `<prefix>/checkpoint`: the latest checkpoint, cached a few seconds."""
 
+    @extend_schema(responses=TEXT)
     def get(self, request: Request) -> HttpResponse:
         response = super().get(request)
         response["Cache-Control"] = CHECKPOINT_CACHE
