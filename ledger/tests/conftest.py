@@ -1,7 +1,12 @@
+import threading
+
 import pytest
 from django.db import transaction
 
+from ledger.keys import log_verifier
+from ledger.notes import generate_signer
 from ledger.services import record_event
+from ledger.witness_server import WitnessService, make_server
 
 
 @pytest.fixture
@@ -33,3 +38,19 @@ def seal_blocks(record_many):  # type: ignore[no-untyped-def]
         return blocks
 
     return seal
+
+
+@pytest.fixture
+def witness_service(tmp_path):  # type: ignore[no-untyped-def]
+    """A C2SP tlog-witness server on loopback that cosigns this log: (service, base URL)."""
+    service = WitnessService(
+        generate_signer("witness.northbank.example", 0x04),
+        tmp_path / "witness-state",
+        [log_verifier().to_vkey()],
+    )
+    server = make_server(service, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield service, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

@@ -104,21 +104,6 @@ def strict(settings):  # type: ignore[no-untyped-def]
     return settings
 
 
-@pytest.fixture
-def witness_service(tmp_path):  # type: ignore[no-untyped-def]
-    service = WitnessService(
-        generate_signer("witness.northbank.example", 0x04),
-        tmp_path / "witness-state",
-        [log_verifier().to_vkey()],
-    )
-    server = make_server(service, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield service, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
 class _Canned(BaseHTTPRequestHandler):
     """Answers every request as the server's `answer(handler)` says, counting hits."""
 

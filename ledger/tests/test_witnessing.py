@@ -1,8 +1,6 @@
 """The portal sends checkpoints to real witness servers (C2SP tlog-witness over HTTP) and
 serves the checkpoint with the cosignatures they return."""
 
-import threading
-
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -12,33 +10,16 @@ from ledger.keys import log_verifier
 from ledger.models import Cosignature, Witness
 from ledger.notes import (
     format_add_checkpoint,
-    generate_signer,
     parse_note,
     parse_verifier_key,
     verify_note,
 )
 from ledger.services import append_all, seal_block_if_due
-from ledger.witness_server import WitnessService, make_server
 from ledger.witnessing import cosignature_submit, witness_all, witness_register
 from portal.errors import DomainError
 from portal.tests.factories import InstitutionFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def witness_service(tmp_path):  # type: ignore[no-untyped-def]
-    service = WitnessService(
-        generate_signer("witness.northbank.example", 0x04),
-        tmp_path / "witness-state",
-        [log_verifier().to_vkey()],
-    )
-    server = make_server(service, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield service, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
