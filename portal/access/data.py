@@ -365,7 +365,7 @@ class ViewPlan:
         self.view, self.fmt = view, fmt
         self.types = {c["name"]: c["type"] for c in view.schema}
         self.names = [c["name"] for c in view.schema]
-        node = filters.parse(view.filter, view.schema)
+        node = filters.parse_stored(view.filter, view.schema)
         needed = set(view.columns) | filters.columns_used(node)
         read = [name for name in self.names if name in needed]
         self.read = read

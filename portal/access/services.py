@@ -133,7 +133,14 @@ def access_request_create(
     if len(purpose) > 5000:
         raise DomainError("A purpose has at most 5,000 characters.", field="purpose")
     columns = _clean_columns(columns, version.column_names, what="this dataset")
-    node = filters.parse(filter_text, version.columns)
+    # A filter on a column the request does not ask for would disclose that column's values
+    # through which rows come back.
+    not_asked = {
+        c: f"“{c}” is not among the columns requested (a filter may use only those)"
+        for c in version.column_names
+        if c not in columns
+    }
+    node = filters.parse(filter_text, version.columns, refused=not_asked)
     duration_days = _clean_duration(duration_days, most=settings.ACCESS_MAX_DAYS)
     sensitive = dataset.sensitivity in (
         Dataset.Sensitivity.CONFIDENTIAL,
@@ -147,7 +154,7 @@ def access_request_create(
         purpose=purpose,
         columns=columns,
         filter_text=(filter_text or "").strip(),
-        filter=filters.canonical(node),
+        filter=filters.stored_text(node, version.columns),
         duration_days=duration_days,
         state=State.PENDING_MODERATION if sensitive else State.PENDING_DECISION,
     )
@@ -299,6 +306,30 @@ def _clean_masks(
     return cleaned
 
 
+def _check_filter_columns(
+    combined: str, schema: list[dict[str, Any]], columns: list[str], masks: dict[str, str]
+) -> None:
+    """The grant's filter (requested AND extra) may use only granted, unmasked columns: which
+    rows come back would otherwise disclose what the mask or the narrowing hides (filter on
+    `customer = 'Ann Smith'`, get the rows of that customer, pseudonyms or not)."""
+    used = filters.columns_used(filters.parse_stored(combined, schema))
+    for column in (c["name"] for c in schema):
+        if column not in used:
+            continue
+        if column not in columns:
+            raise DomainError(
+                f"The row filter “{combined}” uses “{column}”, which is not granted: grant "
+                "that column too, or deny the request.",
+                field="columns",
+            )
+        if column in masks:
+            raise DomainError(
+                f"The row filter “{combined}” uses “{column}”, which is masked: the rows it "
+                "selects would give the masked values away. Leave it unmasked, or deny.",
+                field="masks",
+            )
+
+
 def access_request_approve(
     *, user: AbstractBaseUser, request: AccessRequest, approval: Approval | None = None
 ) -> Grant:
@@ -319,6 +350,7 @@ def access_request_approve(
             columns = _clean_columns(approval.columns, request.columns, what="this request")
         combined = filters.combine(request.filter, approval.extra_filter, version.columns)
         masks = _clean_masks(approval.masks, columns, types)
+        _check_filter_columns(combined, version.columns, columns, masks)
         days = request.duration_days
         if approval.duration_days is not None:
             days = _clean_duration(approval.duration_days, most=request.duration_days)

@@ -36,7 +36,8 @@ def test_a_download_holds_only_the_granted_view(cast, api, granted):
         approval=Approval(
             columns=["loan_id", "opened", "region", "customer"],
             extra_filter="loan_id != 4",
-            masks={"customer": "pseudonymize", "opened": "year_only", "region": "truncate:2"},
+            # region is filtered on, so it may not be masked (the rows would give it away).
+            masks={"customer": "pseudonymize", "opened": "year_only"},
         ),
     )
     response, body = fetch(api, cast.dave.user, grant)
@@ -46,7 +47,7 @@ def test_a_download_holds_only_the_granted_view(cast, api, granted):
     assert list(rows[0]) == ["loan_id", "opened", "region", "customer"]  # no amount, no defaulted
     assert [r["loan_id"] for r in rows] == ["1", "3"]  # north or missing, and not 4
     assert [r["opened"] for r in rows] == ["2024", "2024"]
-    assert [r["region"] for r in rows] == ["no", ""]
+    assert [r["region"] for r in rows] == ["north", ""]
     assert all(len(r["customer"]) == 16 and "Ann" not in r["customer"] for r in rows)
     assert b"Ann Smith" not in body and b"1000.50" not in body
 
