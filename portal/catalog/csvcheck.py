@@ -71,6 +71,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 MAX_COLUMNS = 1000
+MAX_NAME_CHARS = 128  # a column name: it goes into schemas, filters, ledger entries and pages
 MAX_PROBLEMS = 20
 # 4 MiB blocks: large enough that per-block costs (Python, kernel dispatch) stay a few percent,
 # small enough to stay in cache (16-32 MiB measured slower on the loan benchmark) and to keep
@@ -879,6 +880,13 @@ class _Checker:
             key = (name or "").strip().casefold()
             if not key:
                 self.problems.add(1, None, f"column {position} has no name")
+            elif len(name) > MAX_NAME_CHARS:
+                self.problems.add(
+                    1,
+                    name[:MAX_NAME_CHARS] + "…",  # not the whole of a name of a megabyte
+                    f"column {position}'s name has {len(name):,} characters; a column name may"
+                    f" have at most {MAX_NAME_CHARS}",
+                )
             else:
                 seen.setdefault(key, []).append(position)
         for positions in seen.values():

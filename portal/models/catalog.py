@@ -9,6 +9,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
+from portal.catalog import limits
 from portal.models.consortium import Institution
 
 
@@ -58,11 +59,11 @@ class Dataset(models.Model):
         SUSPENDED = "suspended", "Suspended"
 
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="datasets")
-    title = models.CharField(max_length=200)
-    description = models.TextField(max_length=5000)
+    title = models.CharField(max_length=limits.TITLE_CHARS)
+    description = models.TextField(max_length=limits.DESCRIPTION_CHARS)
     category = models.CharField(max_length=20, choices=Category.choices)
     sensitivity = models.CharField(max_length=20, choices=Sensitivity.choices)
-    terms = models.TextField("terms of use", max_length=5000)
+    terms = models.TextField("terms of use", max_length=limits.TERMS_CHARS)
     tags = models.ManyToManyField(Tag, blank=True, related_name="datasets")
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True
