@@ -53,6 +53,29 @@ def _actor_json(actor: AbstractBaseUser | None) -> dict[str, str | None]:
     return {"institution": institution, "user": actor.get_username()}
 
 
+# No entry is larger than this: each is read whole by verifiers, witnesses and proofs, and one
+# change must not be able to make the log heavy (issue 14). What an entry holds besides its
+# subject (version, kind, time, actor) is kept under _ENVELOPE_BYTES.
+LEDGER_MAX_ENTRY_BYTES = 65536
+_ENVELOPE_BYTES = 1024
+
+
+class LedgerEntryTooLarge(DomainError):
+    """A change whose ledger entry would pass LEDGER_MAX_ENTRY_BYTES: it is refused whole."""
+
+
+def check_entry_size(subject: dict[str, Any]) -> None:
+    """Refuse a subject whose entry would pass LEDGER_MAX_ENTRY_BYTES (canonical UTF-8 bytes)."""
+    size = len(canonical_json(subject)) + _ENVELOPE_BYTES
+    if size > LEDGER_MAX_ENTRY_BYTES:
+        raise LedgerEntryTooLarge(
+            f"This change would make a ledger entry of about {size:,} bytes; an entry holds at"
+            f" most {LEDGER_MAX_ENTRY_BYTES:,} bytes. Shorten what it records (title, reason,"
+            " columns, filter).",
+            code="too_large",
+        )
+
+
 def record_event(kind: str, actor: AbstractBaseUser | None, subject: dict[str, Any]) -> OutboxEvent:
     """Record a state change for the log, inside the caller's transaction.
 
@@ -60,6 +83,7 @@ def record_event(kind: str, actor: AbstractBaseUser | None, subject: dict[str, A
     what changed (dataset id, request id, columns, filter, masks, expiry, digest…) and must be
     JSON: the entry's bytes are fixed here, so what is logged is what was decided.
     """
+    check_entry_size(subject)
     if kind not in EventKind.values:
         raise DomainError(f"“{kind}” is not a ledger event kind.", field="kind")
     now = timezone.now()

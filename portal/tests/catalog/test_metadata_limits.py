@@ -81,3 +81,15 @@ def test_the_edit_page_shows_the_limit(cast, client, publish, field, value, mess
     assert message.split()[-1] in page and (
         "at most" in page or "longer than" in page or "no more than" in page
     )
+
+
+def test_the_widest_header_allowed_still_publishes(cast, publish):
+    # Its dataset.published entry lists every column: it fits LEDGER_MAX_ENTRY_BYTES.
+    from portal.catalog.csvcheck import MAX_HEADER_BYTES
+
+    count = MAX_HEADER_BYTES // 128
+    names = [f"{i:04d}" + "é" * 62 for i in range(count)]  # 128 bytes each, 66 characters
+    assert sum(len(n.encode()) for n in names) == MAX_HEADER_BYTES
+    body = (",".join(names) + "\n" + ",".join("1" * count) + "\n").encode()
+    response = publish(cast.bob.user, content=body, title="T" * limits.TITLE_CHARS)
+    assert response.status_code == 201, response.content[:500]
