@@ -213,6 +213,13 @@ def _require_state(request: AccessRequest, state: str, doing: str) -> None:
         )
 
 
+def _require_not_frozen(request: AccessRequest, doing: str) -> None:
+    """A suspended or withdrawn listing's requests are not let through: refusing still is."""
+    reason = request.dataset.freeze_reason
+    if reason:
+        raise DomainError(f"This request cannot be {doing} now. {reason}", code="conflict")
+
+
 def _moderate(
     *, user: AbstractBaseUser, request: AccessRequest, reason: str, clear: bool
 ) -> AccessRequest:
@@ -221,6 +228,8 @@ def _moderate(
     with transaction.atomic():
         request = _locked(request)
         _require_state(request, State.PENDING_MODERATION, "cleared" if clear else "rejected")
+        if clear:
+            _require_not_frozen(request, "cleared")
         now = timezone.now()
         request.state = State.PENDING_DECISION if clear else State.REJECTED
         request.moderated_by, request.moderated_at, request.moderation_reason = user, now, reason
@@ -343,6 +352,7 @@ def access_request_approve(
     with transaction.atomic():
         request = _locked(request)
         _require_state(request, State.PENDING_DECISION, "approved")
+        _require_not_frozen(request, "approved")
         version = request.version
         types = {c["name"]: c["type"] for c in version.columns}
         columns = request.columns

@@ -154,6 +154,8 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             and can(user, Perm.ACCESS_REQUEST_MODERATE, access_request),
             "may_decide": access_request.state == "pending_decision"
             and can(user, Perm.ACCESS_REQUEST_DECIDE, access_request),
+            # Suspended or withdrawn: reject and deny stay, clear and approve wait.
+            "frozen": access_request.dataset.freeze_reason,
             "may_withdraw": access_request.is_open
             and can(user, Perm.ACCESS_REQUEST_WITHDRAW, access_request),
             "max_days": access_request.duration_days,
@@ -220,7 +222,10 @@ def grants(request: HttpRequest) -> HttpResponse:
     qs = selectors.grants_visible(user=request.user).order_by("-created_at", "-pk")
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     for grant in page:
-        grant.may_download = grant.state == "active" and can(  # type: ignore[attr-defined]
+        grant.frozen = (  # type: ignore[attr-defined]
+            grant.request.dataset.freeze_reason if grant.state == "active" else None
+        )
+        grant.may_download = grant.refusal is None and can(  # type: ignore[attr-defined]
             request.user, Perm.GRANT_DOWNLOAD, grant
         )
         grant.may_revoke = grant.state == "active" and can(  # type: ignore[attr-defined]

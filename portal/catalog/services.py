@@ -520,7 +520,8 @@ def _set_status(
 
 @transaction.atomic
 def dataset_withdraw(*, user: AbstractBaseUser, dataset: Dataset, reason: str) -> Dataset:
-    """The owner takes a listing off the catalog: no new requests; existing grants stand."""
+    """The owner takes a listing off the catalog: no new requests, and access is frozen (no
+    request is cleared or approved, no grant gives data: `Dataset.freeze_reason`)."""
     return _set_status(
         user=user,
         dataset=dataset,

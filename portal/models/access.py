@@ -125,7 +125,7 @@ class Grant(models.Model):
             return f"This grant was revoked on {self.revoked_at:%Y-%m-%d}: {self.revoke_reason}"
         if self.expired_at is not None or self.expires_at <= timezone.now():
             return f"This grant expired on {self.expires_at:%Y-%m-%d %H:%M} UTC."
-        return None
+        return self.request.dataset.freeze_reason
 
 
 class Download(models.Model):

@@ -110,6 +110,23 @@ class Dataset(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def freeze_reason(self) -> str | None:
+        """Why access to this listing is frozen now (suspended or withdrawn: no request is
+        cleared or approved, no grant gives data), or None while it is active."""
+        if self.status == self.Status.ACTIVE:
+            return None
+        why = f": {self.status_reason}" if self.status_reason else ""
+        if self.status == self.Status.SUSPENDED:
+            return (
+                f"The listing “{self.title}” is suspended by a moderator{why}. Its requests are"
+                " not cleared or approved and its grants give no data until it is restored."
+            )
+        return (
+            f"The listing “{self.title}” was withdrawn by its owner{why}. Its requests are not"
+            " cleared or approved and its grants give no data."
+        )
+
 
 class DatasetVersion(models.Model):
     """One upload of a listing's data, stored through `storage/` (by its object id)."""
