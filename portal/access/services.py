@@ -538,7 +538,7 @@ class DownloadStream:
     filename: str
 
 
-def grant_view(grant: Grant) -> View:
+def grant_view(grant: Grant, *, csv_safe: bool = True) -> View:
     return View(
         columns=list(grant.columns),
         filter=grant.filter,
@@ -546,26 +546,45 @@ def grant_view(grant: Grant) -> View:
         key=grant_key(grant),
         schema=grant.version.columns,
         pseudonym_chars=settings.ACCESS_PSEUDONYM_CHARS,
+        csv_safe=csv_safe,
     )
 
 
-def grant_download(*, user: AbstractBaseUser, grant: Grant, fmt: str) -> DownloadStream:
+def _csv_mode(fmt: str, csv: str) -> str:
+    """The CSV mode asked for: "safe" unless `?csv=raw`; "" for the other formats."""
+    csv = (csv or "").strip().lower()
+    if csv not in ("", *Download.CsvMode.values):
+        raise DomainError("Choose csv=safe (the default) or csv=raw.", field="csv")
+    if fmt != Download.Format.CSV:
+        if csv == Download.CsvMode.RAW:
+            raise DomainError("csv=raw applies to format=csv only.", field="csv")
+        return ""
+    return csv or Download.CsvMode.SAFE
+
+
+def grant_download(
+    *, user: AbstractBaseUser, grant: Grant, fmt: str, csv: str = ""
+) -> DownloadStream:
     """Start streaming the grant's view as `fmt` (csv, ndjson, parquet).
 
     PermissionDenied (403) for anyone but the grantee's people and, with the reason, for an
-    expired or revoked grant. The download is recorded, with the SHA-256 of exactly the bytes
-    produced and its `data.downloaded` ledger event, when the last piece has been produced.
+    expired or revoked grant, or one of a suspended or withdrawn listing. The download is
+    recorded, with the SHA-256 of exactly the bytes produced and its `data.downloaded` ledger
+    event, when the last piece has been produced. A CSV is spreadsheet-safe (cells that a
+    spreadsheet would run as formulas prefixed with ') unless `csv` is "raw"; the record's
+    `csv_mode` says which was delivered.
     """
     from storage.services import object_open
 
     require(user, Perm.GRANT_DOWNLOAD, grant)
     if fmt not in Download.Format.values:
         raise DomainError("Choose a format: csv, ndjson or parquet.", field="format")
+    csv_mode = _csv_mode(fmt, csv)
     refusal = grant.refusal
     if refusal:
         raise PermissionDenied(refusal)
-    view = grant_view(grant)
-    download = Download.objects.create(grant=grant, user=user, format=fmt)
+    view = grant_view(grant, csv_safe=csv_mode != Download.CsvMode.RAW)
+    download = Download.objects.create(grant=grant, user=user, format=fmt, csv_mode=csv_mode)
 
     def chunks() -> Iterator[bytes]:
         digest, size, rows = hashlib.sha256(), 0, 0

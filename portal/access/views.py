@@ -239,7 +239,10 @@ def grant_download(request: HttpRequest, pk: int) -> StreamingHttpResponse | Htt
     grant = _grant(request, pk)
     try:
         stream = services.grant_download(
-            user=request.user, grant=grant, fmt=request.GET.get("format", "csv")
+            user=request.user,
+            grant=grant,
+            fmt=request.GET.get("format", "csv"),
+            csv=request.GET.get("csv", ""),
         )
     except DomainError as exc:
         messages.error(request, exc.message)

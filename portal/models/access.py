@@ -155,7 +155,15 @@ class Download(models.Model):
         help_text="The grantee institution.",
     )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class CsvMode(models.TextChoices):
+        SAFE = "safe", "Spreadsheet-safe (formula cells prefixed with ')"
+        RAW = "raw", "Raw (the exact values)"
+
     format = models.CharField(max_length=10, choices=Format.choices)
+    # What a CSV download delivered: spreadsheet-safe by default, the exact values with
+    # ?csv=raw; empty for NDJSON and Parquet (never escaped).
+    csv_mode = models.CharField(max_length=4, choices=CsvMode.choices, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     rows = models.BigIntegerField(default=0)
