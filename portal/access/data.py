@@ -90,14 +90,49 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = "^[=+\\-@\t\r]"
 
 
+_FORMULA_BYTES = np.zeros(256, dtype=bool)
+_FORMULA_BYTES[[ord(c) for c in FORMULA_STARTS]] = True
+
+
+def _formula_like(values: pa.Array) -> np.ndarray | None:
+    """True for the cells of a string array whose first byte starts a formula: read straight
+    from its offsets and data buffers with numpy (a few ms per million cells; the regex
+    kernel took 18); None if there is no such cell."""
+    if values.type == pa.string():
+        offset_type = np.int32
+    elif values.type == pa.large_string():
+        offset_type = np.int64
+    else:
+        risky = pc.match_substring_regex(values, _FORMULA_START, memory_pool=_POOL)
+        risky = pc.fill_null(risky, False)
+        return risky.to_numpy(zero_copy_only=False) if pc.any(risky).as_py() else None
+    _, offsets_buffer, data_buffer = values.buffers()
+    if data_buffer is None or len(values) == 0:
+        return None
+    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    if len(data) == 0:
+        return None
+    starts = offsets[:-1]
+    risky = _FORMULA_BYTES[data[np.minimum(starts, len(data) - 1)]] & (offsets[1:] > starts)
+    if values.null_count:
+        risky &= values.is_valid().to_numpy(zero_copy_only=False)
+    return risky if risky.any() else None
+
+
 def spreadsheet_safe(values: pa.Array) -> pa.Array:
-    """`values` (strings) with ' before each that begins like a formula; vectorised: one
-    anchored regex test per batch, and a copy only when a batch holds such a value."""
-    risky = pc.match_substring_regex(values, _FORMULA_START, memory_pool=_POOL)
-    if not pc.any(risky).as_py():
+    """`values` (strings) with ' before each that begins like a formula; vectorised, and a
+    copy only when the array holds such a value."""
+    risky = _formula_like(values)
+    if risky is None:
         return values
-    quoted = pc.binary_join_element_wise("'", values, "", memory_pool=_POOL)
-    return pc.if_else(risky, quoted, values, memory_pool=_POOL)
+    quote = pa.scalar("'", values.type)
+    quoted = pc.binary_join_element_wise(
+        quote, values, pa.scalar("", values.type), memory_pool=_POOL
+    )
+    return pc.if_else(pa.array(risky), quoted, values, memory_pool=_POOL)
 
 
 def safe_name(name: str) -> str:

@@ -343,3 +343,20 @@ def test_the_filter_runs_on_the_arrays_the_download_reads():
     node = filters.parse(view.filter, SCHEMA)
     assert filters.columns_used(node) == {"amount", "opened"}
     assert download(body, view, block_size=16) == b"id\n3\n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.none() | NOTES, max_size=30),
+    start=st.integers(0, 10),
+    large=st.booleans(),
+)
+def test_spreadsheet_safe_reads_the_buffers_right(values, start, large):
+    """The numpy test of first bytes against the per-value rule, on slices (offsets not
+    from 0), nulls and large strings."""
+    array = pa.array(values, pa.large_string() if large else pa.string()).slice(start)
+    expected = [
+        None if v is None else ("'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") else v)
+        for v in array.to_pylist()
+    ]
+    assert data.spreadsheet_safe(array).to_pylist() == expected
