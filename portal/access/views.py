@@ -22,6 +22,7 @@ from portal.catalog.selectors import dataset_for
 from portal.errors import DomainError
 from portal.models import AccessRequest, Dataset, Grant, Notification
 from portal.permissions import Perm, can, require
+from portal.redirects import safe_next
 
 
 def _request(request: HttpRequest, pk: int) -> AccessRequest:
@@ -260,7 +261,7 @@ def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Grant #{grant.pk} revoked.")
-    return redirect(request.POST.get("next") or reverse("grants"))
+    return redirect(safe_next(request, reverse("grants")))
 
 
 @login_required
