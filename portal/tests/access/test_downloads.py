@@ -223,3 +223,27 @@ def test_bad_csv_modes_answer_400(cast, api, granted, params, message):
     assert response.status_code == 400
     assert message in response.json()["fields"]["csv"][0]
     assert not Download.objects.exists()
+
+
+def test_a_grant_made_before_the_rule_with_a_filter_on_a_masked_column_gives_no_data(
+    cast, api, granted
+):
+    # Grants approved before filters were checked against masks: the filter would still
+    # let the grantee probe the masked values, so the download is refused with the reason.
+    grant = granted(approval=Approval(masks={"customer": "pseudonymize"}))
+    Grant.objects.filter(pk=grant.pk).update(filter="customer = 'Ann Smith'")
+    response, _ = fetch(api, cast.dave.user, Grant.objects.get(pk=grant.pk))
+    assert response.status_code == 403
+    assert "customer" in response.json()["detail"] and "masked" in response.json()["detail"]
+    assert not Download.objects.exists()
+
+
+def test_a_stored_filter_that_no_longer_parses_is_a_clear_error_not_a_broken_stream(
+    cast, api, granted
+):
+    grant = granted()
+    Grant.objects.filter(pk=grant.pk).update(filter="loan_id = " + "9" * 30)
+    response, _ = fetch(api, cast.dave.user, Grant.objects.get(pk=grant.pk))
+    assert response.status_code == 400
+    assert "out of range" in response.json()["fields"]["filter"][0]
+    assert not Download.objects.exists()
