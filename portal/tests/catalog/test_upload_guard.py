@@ -139,3 +139,11 @@ def test_a_json_body_past_data_upload_max_memory_size_answers_413(cast, api, set
     )
     assert response.status_code == 413
     assert response.json()["status"] == 413
+
+
+def test_a_form_past_data_upload_max_memory_size_answers_413(cast, client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    client.force_login(cast.bob.user)
+    response = client.post(reverse("publish"), {**META, "description": "x" * 5000})
+    assert response.status_code == 413
+    assert "larger than this page takes" in response.content.decode()
