@@ -147,3 +147,17 @@ def test_a_form_past_data_upload_max_memory_size_answers_413(cast, client, setti
     response = client.post(reverse("publish"), {**META, "description": "x" * 5000})
     assert response.status_code == 413
     assert "larger than this page takes" in response.content.decode()
+
+
+def test_a_token_client_publishes_and_another_institution_is_refused(cast, api, csv_file):
+    from portal.tests.test_tokens import _token
+
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {_token(api, 'bob').json()['token']}")
+    response = api.post("/api/v1/datasets/", {**META, "file": csv_file()}, format="multipart")
+    assert response.status_code == 201, response.content
+    dataset_id = response.json()["id"]
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {_token(api, 'dave').json()['token']}")
+    response = api.post(
+        f"/api/v1/datasets/{dataset_id}/versions/", {"file": csv_file()}, format="multipart"
+    )
+    assert response.status_code == 403
