@@ -327,14 +327,15 @@ def _check_filter_columns(
             continue
         if column not in columns:
             raise DomainError(
-                f"The row filter “{combined}” uses “{column}”, which is not granted: grant "
-                "that column too, or deny the request.",
+                f"The row filter (the request's and your condition) uses “{column}”, which is"
+                " not granted: grant that column too, or deny the request.",
                 field="columns",
             )
         if column in masks:
             raise DomainError(
-                f"The row filter “{combined}” uses “{column}”, which is masked: the rows it "
-                "selects would give the masked values away. Leave it unmasked, or deny.",
+                f"The row filter (the request's and your condition) uses “{column}”, which is"
+                " masked: the rows it selects would give the masked values away. Leave it"
+                " unmasked, or deny.",
                 field="masks",
             )
 

@@ -93,3 +93,13 @@ def test_the_widest_header_allowed_still_publishes(cast, publish):
     body = (",".join(names) + "\n" + ",".join("1" * count) + "\n").encode()
     response = publish(cast.bob.user, content=body, title="T" * limits.TITLE_CHARS)
     assert response.status_code == 201, response.content[:500]
+
+
+def test_a_column_name_past_128_characters_is_refused_at_publish(cast, publish):
+    long = "c" * 129
+    response = publish(cast.bob.user, content=f"id,{long}\n1,2\n".encode())
+    assert response.status_code == 400
+    body = response.json()
+    assert "a column name may have at most 128" in body["fields"]["file"][0]
+    assert body["problems"][0]["line"] == 1
+    assert not Dataset.objects.exists()
