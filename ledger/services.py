@@ -24,7 +24,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ledger import merkle
+from ledger import merkle, tiles
 from ledger.canonical import canonical_json
 from ledger.commitments import commitment, new_salt
 from ledger.keys import log_signer
@@ -52,6 +52,27 @@ def _actor_institution(actor: AbstractBaseUser | None) -> str | None:
         return membership.institution.slug if membership else None
     except Exception:  # noqa: BLE001 - a user without membership reads as no institution
         return None
+
+
+# No entry is larger than this: C2SP tlog-tiles bundles prefix each entry with a uint16 length
+# (ledger/tiles.py), and each entry is read whole by verifiers, witnesses and receipts, so one
+# change must not be able to make the log heavy (issue 14). Measured on the entry's own bytes.
+LEDGER_MAX_ENTRY_BYTES = tiles.MAX_ENTRY_BYTES
+
+
+class LedgerEntryTooLarge(DomainError):
+    """A change whose ledger entry would pass LEDGER_MAX_ENTRY_BYTES: it is refused whole."""
+
+
+def check_entry_size(payload: bytes) -> None:
+    """Refuse an entry of more than LEDGER_MAX_ENTRY_BYTES (canonical UTF-8 bytes)."""
+    if len(payload) > LEDGER_MAX_ENTRY_BYTES:
+        raise LedgerEntryTooLarge(
+            f"This change would make a ledger entry of {len(payload):,} bytes; an entry holds at"
+            f" most {LEDGER_MAX_ENTRY_BYTES:,} bytes. Shorten what it records (title, reason,"
+            " columns, filter).",
+            code="too_large",
+        )
 
 
 def record_event(
@@ -89,7 +110,9 @@ def record_event(
             field: commitment(salts[field], value).hex() for field, value in hidden.items()
         },
     }
-    event = OutboxEvent.objects.create(kind=kind, payload=canonical_json(entry), recorded_at=now)
+    payload = canonical_json(entry)
+    check_entry_size(payload)
+    event = OutboxEvent.objects.create(kind=kind, payload=payload, recorded_at=now)
     Opening.objects.bulk_create(
         Opening(
             event_id=event.pk,

@@ -116,6 +116,14 @@ def _error(request: HttpRequest, status: int, title: str, message: str) -> HttpR
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    from django.core.exceptions import RequestDataTooBig
+
+    from portal.catalog.uploads import UploadTooLarge
+
+    if isinstance(exception, UploadTooLarge):  # a suspicious operation, said as what it is
+        return _error(request, 413, "Too large", str(exception))
+    if isinstance(exception, RequestDataTooBig):  # past DATA_UPLOAD_MAX_MEMORY_SIZE
+        return _error(request, 413, "Too large", "The request is larger than this page takes.")
     return _error(request, 400, "Bad request", "The request could not be understood.")
 
 

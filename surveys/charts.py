@@ -10,6 +10,7 @@ which a snapshot with many institutions would pay once per institution otherwise
 from __future__ import annotations
 
 import copy
+import html
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -23,6 +24,8 @@ def _figure(labels: Sequence[str], counts: Sequence[int], percents: Sequence[int
     import plotly.io as pio
     from plotly.subplots import make_subplots
 
+    # plotly draws the HTML in a label: an option text holding a link would be a link.
+    labels = [html.escape(str(label)) for label in labels]
     fig = make_subplots(
         rows=1,
         cols=2,

@@ -122,3 +122,25 @@ def test_blocks_chain_and_checkpoints_verify(record_many):
         assert checkpoint.size == block.tree_size
         assert checkpoint.root_hash == bytes(block.root_hash)
         assert verified.verified
+
+
+def test_no_entry_over_the_fixed_size():
+    from ledger.services import LEDGER_MAX_ENTRY_BYTES, LedgerEntryTooLarge
+
+    assert LEDGER_MAX_ENTRY_BYTES == 65535  # what a tlog-tiles entry bundle can hold
+    with pytest.raises(LedgerEntryTooLarge, match="at most 65,535 bytes") as caught:
+        record_event("dataset.published", None, {"dataset": "x", "title": "t" * 70_000})
+    assert caught.value.code == "too_large"
+    assert not OutboxEvent.objects.exists()
+    # UTF-8 bytes count, not characters.
+    with pytest.raises(LedgerEntryTooLarge):
+        record_event("dataset.published", None, {"dataset": "x", "title": "€" * 22_000})
+    event = record_event("dataset.published", None, {"dataset": "x", "title": "t" * 60_000})
+    assert len(bytes(event.payload)) <= LEDGER_MAX_ENTRY_BYTES
+    # The limit is on the entry's own bytes, commitments included: one byte over is refused.
+    envelope = len(bytes(event.payload)) - 60_000
+    with pytest.raises(LedgerEntryTooLarge):
+        record_event(
+            "dataset.published", None, {"dataset": "x", "title": "t" * (65_536 - envelope)}
+        )
+    record_event("dataset.published", None, {"dataset": "x", "title": "t" * (65_535 - envelope)})

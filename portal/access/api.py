@@ -169,6 +169,7 @@ class DownloadSerializer(serializers.ModelSerializer):
             "id",
             "user",
             "format",
+            "csv_mode",
             "started_at",
             "finished_at",
             "complete",
@@ -419,10 +420,22 @@ class GrantDataView(APIView):
     content_negotiation_class = _DataNegotiation
 
     @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=Download.Format.values)],
+        parameters=[
+            OpenApiParameter("format", str, enum=Download.Format.values),
+            OpenApiParameter(
+                "csv",
+                str,
+                enum=Download.CsvMode.values,
+                description="CSV only: safe (default) prefixes cells that begin like a "
+                "spreadsheet formula (= + - @ tab CR) with '; raw gives the exact values",
+            ),
+        ],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
         grant = _grant(request, pk)
         fmt = request.query_params.get("format", "csv")
-        return streaming_response(services.grant_download(user=request.user, grant=grant, fmt=fmt))
+        csv = request.query_params.get("csv", "")
+        return streaming_response(
+            services.grant_download(user=request.user, grant=grant, fmt=fmt, csv=csv)
+        )

@@ -30,8 +30,20 @@ from typing import Any
 
 from portal.errors import DomainError
 
+# Limits on what people type (each refusal names the position): the text, the nesting of
+# parentheses and `not` (the parser recurses once per level: 238 levels used to overflow
+# Python's stack), the values of one `in`, one quoted text, and integers (int64, as the
+# downloads read them; a decimal must fit a float).
 MAX_FILTER_CHARS = 2000
+MAX_DEPTH = 32
 MAX_IN_VALUES = 200
+MAX_STRING_CHARS = 1000
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# A stored filter is canonical text (spaces around operators, parentheses made explicit) and,
+# in a grant, the requested one AND-ed with the steward's: longer and deeper than anything
+# typed may be, but bounded by these; it is parsed again at every download.
+MAX_STORED_FILTER_CHARS = 16000
+MAX_STORED_DEPTH = 2 * MAX_DEPTH + 2
 _KEYWORDS = {"and", "or", "not", "in", "between", "is", "null"}
 _OPERATORS = ("<=", ">=", "!=", "<>", "=", "<", ">")
 _NUMBER = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
@@ -43,9 +55,10 @@ _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?")
 class FilterError(DomainError):
     """A filter the language or the schema refuses; the message names where and why."""
 
-    def __init__(self, message: str, position: int | None = None) -> None:
+    def __init__(self, message: str, position: int | None = None, *, field: str = "filter") -> None:
         where = f" (at character {position + 1})" if position is not None else ""
-        super().__init__(f"Row filter: {message}{where}.", field="filter", code="bad_filter")
+        super().__init__(f"Row filter: {message}{where}.", field=field, code="bad_filter")
+        self.detail = message
         self.position = position
 
 
@@ -87,6 +100,10 @@ def tokenize(text: str) -> list[Token]:
                     break
                 parts.append(text[j])
                 j += 1
+            if len(parts) > MAX_STRING_CHARS:
+                raise FilterError(
+                    f"a text in quotes has at most {MAX_STRING_CHARS:,} characters", i
+                )
             tokens.append(Token("string", text[i : j + 1], "".join(parts), i))
             i = j + 1
         elif any(text.startswith(op, i) for op in _OPERATORS):
@@ -98,7 +115,16 @@ def tokenize(text: str) -> list[Token]:
             try:
                 value: Any = int(literal) if re.fullmatch(r"-?\d+", literal) else Decimal(literal)
             except (ValueError, InvalidOperation):
-                raise FilterError(f"“{literal}” is not a number", i) from None
+                raise FilterError(f"“{literal[:40]}” is not a number", i) from None
+            shown = literal if len(literal) <= 40 else literal[:40] + "…"
+            if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+                raise FilterError(
+                    f"the number “{shown}” is out of range "
+                    f"(integers from {INT64_MIN} to {INT64_MAX})",
+                    i,
+                )
+            if isinstance(value, Decimal) and abs(float(value)) == float("inf"):
+                raise FilterError(f"the number “{shown}” is out of range", i)
             tokens.append(Token("number", literal, value, i))
             i = m.end()
         elif m := _NAME.match(text, i):
@@ -160,10 +186,27 @@ Node = Compare | InList | Between | IsNull | Not | BoolOp
 
 
 class _Parser:
-    def __init__(self, tokens: list[Token], schema: dict[str, str]) -> None:
+    def __init__(
+        self,
+        tokens: list[Token],
+        schema: dict[str, str],
+        *,
+        refused: dict[str, str] | None = None,
+        max_depth: int = MAX_DEPTH,
+    ) -> None:
         self.tokens = tokens
         self.i = 0
         self.schema = schema
+        self.refused = refused or {}
+        self.max_depth = max_depth
+        self.depth = 0
+
+    def deeper(self, tok: Token) -> None:
+        self.depth += 1
+        if self.depth > self.max_depth:
+            raise FilterError(
+                f"parentheses and “not” nest at most {self.max_depth} levels deep", tok.pos
+            )
 
     @property
     def tok(self) -> Token:
@@ -209,17 +252,20 @@ class _Parser:
 
     def not_expr(self) -> Node:
         if self.is_kw("not"):
-            self.take()
-            return Not(self.not_expr())
+            self.deeper(self.take())
+            node = Not(self.not_expr())
+            self.depth -= 1
+            return node
         return self.primary()
 
     def primary(self) -> Node:
         if self.tok.kind == "lparen":
-            self.take()
+            self.deeper(self.take())
             node = self.expr()
             if self.tok.kind != "rparen":
                 raise FilterError(f"expected “)” but found {self.describe()}", self.tok.pos)
             self.take()
+            self.depth -= 1
             return node
         return self.predicate()
 
@@ -232,6 +278,8 @@ class _Parser:
         column = tok.value
         if column not in self.schema:
             raise FilterError(f"there is no column “{column}”", tok.pos)
+        if column in self.refused:
+            raise FilterError(self.refused[column], tok.pos)
         kind = self.schema[column]
         op_tok = self.tok
         if op_tok.kind == "op":
@@ -250,12 +298,12 @@ class _Parser:
             values = [self.literal(column, kind)]
             while self.tok.kind == "comma":
                 self.take()
+                if len(values) == MAX_IN_VALUES:
+                    raise FilterError(f"“in” takes at most {MAX_IN_VALUES} values", self.tok.pos)
                 values.append(self.literal(column, kind))
             if self.tok.kind != "rparen":
                 raise FilterError(f"expected “,” or “)” but found {self.describe()}", self.tok.pos)
             self.take()
-            if len(values) > MAX_IN_VALUES:
-                raise FilterError(f"“in” takes at most {MAX_IN_VALUES} values", op_tok.pos)
             return InList(column, tuple(dict.fromkeys(values)))
         if self.is_kw("between"):
             self.take()
@@ -331,15 +379,37 @@ def _coerce(tok: Token, column: str, kind: str) -> Any:
     return text
 
 
-def parse(text: str, columns: list[dict[str, Any]]) -> Node | None:
-    """Parse and check `text` against a version's `columns`; None for an empty filter."""
+def parse(
+    text: str,
+    columns: list[dict[str, Any]],
+    *,
+    refused: dict[str, str] | None = None,
+    max_chars: int = MAX_FILTER_CHARS,
+    max_depth: int = MAX_DEPTH,
+) -> Node | None:
+    """Parse and check `text` against a version's `columns`; None for an empty filter.
+    `refused` maps columns of the schema the filter may not use to the reason why."""
     text = (text or "").strip()
     if not text:
         return None
-    if len(text) > MAX_FILTER_CHARS:
-        raise FilterError(f"a filter has at most {MAX_FILTER_CHARS} characters")
+    if len(text) > max_chars:
+        raise FilterError(f"a filter has at most {max_chars:,} characters", max_chars)
     schema = {c["name"]: c["type"] for c in columns}
-    return _Parser(tokenize(text), schema).parse()
+    return _Parser(tokenize(text), schema, refused=refused, max_depth=max_depth).parse()
+
+
+def parse_stored(text: str, columns: list[dict[str, Any]]) -> Node | None:
+    """`parse` for a stored (canonical, perhaps combined) filter, under the stored limits."""
+    return parse(text, columns, max_chars=MAX_STORED_FILTER_CHARS, max_depth=MAX_STORED_DEPTH)
+
+
+def stored_text(node: Node | None, columns: list[dict[str, Any]]) -> str:
+    """`node`'s canonical text, checked to parse again under the stored limits."""
+    text = canonical(node)
+    if len(text) > MAX_STORED_FILTER_CHARS:
+        raise FilterError(f"the filter is too long ({len(text):,} characters stored)")
+    parse_stored(text, columns)
+    return text
 
 
 # --- canonical text ------------------------------------------------------------------------
@@ -383,12 +453,16 @@ def canonical(node: Node | None, *, nested: bool = False) -> str:
 
 def combine(requested: str, extra: str, columns: list[dict[str, Any]]) -> str:
     """The approved filter: the requested one AND-ed with the steward's extra condition."""
-    first, second = parse(requested, columns), parse(extra, columns)
+    first = parse_stored(requested, columns)
+    try:
+        second = parse(extra, columns)
+    except FilterError as exc:
+        raise FilterError(exc.detail, exc.position, field="extra_filter") from None
     if first is None:
-        return canonical(second)
+        return stored_text(second, columns)
     if second is None:
-        return canonical(first)
-    return canonical(BoolOp("and", (first, second)))
+        return stored_text(first, columns)
+    return stored_text(BoolOp("and", (first, second)), columns)
 
 
 def columns_used(node: Node | None) -> set[str]:

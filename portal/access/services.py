@@ -145,7 +145,14 @@ def access_request_create(
     if len(purpose) > 5000:
         raise DomainError("A purpose has at most 5,000 characters.", field="purpose")
     columns = _clean_columns(columns, version.column_names, what="this dataset")
-    node = filters.parse(filter_text, version.columns)
+    # A filter on a column the request does not ask for would disclose that column's values
+    # through which rows come back.
+    not_asked = {
+        c: f"“{c}” is not among the columns requested (a filter may use only those)"
+        for c in version.column_names
+        if c not in columns
+    }
+    node = filters.parse(filter_text, version.columns, refused=not_asked)
     duration_days = _clean_duration(duration_days, most=settings.ACCESS_MAX_DAYS)
     sensitive = dataset.sensitivity in (
         Dataset.Sensitivity.CONFIDENTIAL,
@@ -159,7 +166,7 @@ def access_request_create(
         purpose=purpose,
         columns=columns,
         filter_text=(filter_text or "").strip(),
-        filter=filters.canonical(node),
+        filter=filters.stored_text(node, version.columns),
         duration_days=duration_days,
         state=State.PENDING_MODERATION if sensitive else State.PENDING_DECISION,
     )
@@ -225,6 +232,13 @@ def _require_state(request: AccessRequest, state: str, doing: str) -> None:
         )
 
 
+def _require_not_frozen(request: AccessRequest, doing: str) -> None:
+    """A suspended or withdrawn listing's requests are not let through: refusing still is."""
+    reason = request.dataset.freeze_reason
+    if reason:
+        raise DomainError(f"This request cannot be {doing} now. {reason}", code="conflict")
+
+
 def _moderate(
     *, user: AbstractBaseUser, request: AccessRequest, reason: str, clear: bool
 ) -> AccessRequest:
@@ -233,6 +247,8 @@ def _moderate(
     with transaction.atomic():
         request = _locked(request)
         _require_state(request, State.PENDING_MODERATION, "cleared" if clear else "rejected")
+        if clear:
+            _require_not_frozen(request, "cleared")
         now = timezone.now()
         request.state = State.PENDING_DECISION if clear else State.REJECTED
         request.moderated_by, request.moderated_at, request.moderation_reason = user, now, reason
@@ -318,6 +334,31 @@ def _clean_masks(
     return cleaned
 
 
+def _check_filter_columns(
+    combined: str, schema: list[dict[str, Any]], columns: list[str], masks: dict[str, str]
+) -> None:
+    """The grant's filter (requested AND extra) may use only granted, unmasked columns: which
+    rows come back would otherwise disclose what the mask or the narrowing hides (filter on
+    `customer = 'Ann Smith'`, get the rows of that customer, pseudonyms or not)."""
+    used = filters.columns_used(filters.parse_stored(combined, schema))
+    for column in (c["name"] for c in schema):
+        if column not in used:
+            continue
+        if column not in columns:
+            raise DomainError(
+                f"The row filter (the request's and your condition) uses “{column}”, which is"
+                " not granted: grant that column too, or deny the request.",
+                field="columns",
+            )
+        if column in masks:
+            raise DomainError(
+                f"The row filter (the request's and your condition) uses “{column}”, which is"
+                " masked: the rows it selects would give the masked values away. Leave it"
+                " unmasked, or deny.",
+                field="masks",
+            )
+
+
 def access_request_approve(
     *, user: AbstractBaseUser, request: AccessRequest, approval: Approval | None = None
 ) -> Grant:
@@ -331,6 +372,7 @@ def access_request_approve(
     with transaction.atomic():
         request = _locked(request)
         _require_state(request, State.PENDING_DECISION, "approved")
+        _require_not_frozen(request, "approved")
         version = request.version
         types = {c["name"]: c["type"] for c in version.columns}
         columns = request.columns
@@ -338,6 +380,7 @@ def access_request_approve(
             columns = _clean_columns(approval.columns, request.columns, what="this request")
         combined = filters.combine(request.filter, approval.extra_filter, version.columns)
         masks = _clean_masks(approval.masks, columns, types)
+        _check_filter_columns(combined, version.columns, columns, masks)
         days = request.duration_days
         if approval.duration_days is not None:
             days = _clean_duration(approval.duration_days, most=request.duration_days)
@@ -524,7 +567,7 @@ class DownloadStream:
     filename: str
 
 
-def grant_view(grant: Grant) -> View:
+def grant_view(grant: Grant, *, csv_safe: bool = True) -> View:
     return View(
         columns=list(grant.columns),
         filter=grant.filter,
@@ -532,26 +575,54 @@ def grant_view(grant: Grant) -> View:
         key=grant_key(grant),
         schema=grant.version.columns,
         pseudonym_chars=settings.ACCESS_PSEUDONYM_CHARS,
+        csv_safe=csv_safe,
     )
 
 
-def grant_download(*, user: AbstractBaseUser, grant: Grant, fmt: str) -> DownloadStream:
+def _csv_mode(fmt: str, csv: str) -> str:
+    """The CSV mode asked for: "safe" unless `?csv=raw`; "" for the other formats."""
+    csv = (csv or "").strip().lower()
+    if csv not in ("", *Download.CsvMode.values):
+        raise DomainError("Choose csv=safe (the default) or csv=raw.", field="csv")
+    if fmt != Download.Format.CSV:
+        if csv == Download.CsvMode.RAW:
+            raise DomainError("csv=raw applies to format=csv only.", field="csv")
+        return ""
+    return csv or Download.CsvMode.SAFE
+
+
+def grant_download(
+    *, user: AbstractBaseUser, grant: Grant, fmt: str, csv: str = ""
+) -> DownloadStream:
     """Start streaming the grant's view as `fmt` (csv, ndjson, parquet).
 
     PermissionDenied (403) for anyone but the grantee's people and, with the reason, for an
-    expired or revoked grant. The download is recorded, with the SHA-256 of exactly the bytes
-    produced and its `data.downloaded` ledger event, when the last piece has been produced.
+    expired or revoked grant, or one of a suspended or withdrawn listing. The download is
+    recorded, with the SHA-256 of exactly the bytes produced and its `data.downloaded` ledger
+    event, when the last piece has been produced. A CSV is spreadsheet-safe (cells that a
+    spreadsheet would run as formulas prefixed with ') unless `csv` is "raw"; the record's
+    `csv_mode` says which was delivered.
     """
     from storage.services import object_open
 
     require(user, Perm.GRANT_DOWNLOAD, grant)
     if fmt not in Download.Format.values:
         raise DomainError("Choose a format: csv, ndjson or parquet.", field="format")
+    csv_mode = _csv_mode(fmt, csv)
     refusal = grant.refusal
     if refusal:
         raise PermissionDenied(refusal)
-    view = grant_view(grant)
-    download = Download.objects.create(grant=grant, user=user, format=fmt)
+    # Checked before the stream starts (an error in it would cut the response short), and
+    # for grants approved before filters were checked against masks.
+    used = filters.columns_used(filters.parse_stored(grant.filter, grant.version.columns))
+    masked = sorted(used & set(grant.masks))
+    if masked:
+        raise PermissionDenied(
+            f"This grant's row filter uses the masked column “{masked[0]}”, which would give "
+            "its values away; ask the owner for a new grant."
+        )
+    view = grant_view(grant, csv_safe=csv_mode != Download.CsvMode.RAW)
+    download = Download.objects.create(grant=grant, user=user, format=fmt, csv_mode=csv_mode)
 
     def chunks() -> Iterator[bytes]:
         digest, size, rows = hashlib.sha256(), 0, 0

@@ -22,6 +22,7 @@ from portal.catalog.selectors import dataset_for
 from portal.errors import DomainError
 from portal.models import AccessRequest, Dataset, Grant, Notification
 from portal.permissions import Perm, can, require
+from portal.redirects import safe_next
 
 
 def _request(request: HttpRequest, pk: int) -> AccessRequest:
@@ -154,6 +155,8 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             and can(user, Perm.ACCESS_REQUEST_MODERATE, access_request),
             "may_decide": access_request.state == "pending_decision"
             and can(user, Perm.ACCESS_REQUEST_DECIDE, access_request),
+            # Suspended or withdrawn: reject and deny stay, clear and approve wait.
+            "frozen": access_request.dataset.freeze_reason,
             "may_withdraw": access_request.is_open
             and can(user, Perm.ACCESS_REQUEST_WITHDRAW, access_request),
             "max_days": access_request.duration_days,
@@ -221,7 +224,10 @@ def grants(request: HttpRequest) -> HttpResponse:
     qs = selectors.grants_visible(user=request.user).order_by("-created_at", "-pk")
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     for grant in page:
-        grant.may_download = grant.state == "active" and can(  # type: ignore[attr-defined]
+        grant.frozen = (  # type: ignore[attr-defined]
+            grant.request.dataset.freeze_reason if grant.state == "active" else None
+        )
+        grant.may_download = grant.refusal is None and can(  # type: ignore[attr-defined]
             request.user, Perm.GRANT_DOWNLOAD, grant
         )
         grant.may_revoke = grant.state == "active" and can(  # type: ignore[attr-defined]
@@ -235,7 +241,10 @@ def grant_download(request: HttpRequest, pk: int) -> StreamingHttpResponse | Htt
     grant = _grant(request, pk)
     try:
         stream = services.grant_download(
-            user=request.user, grant=grant, fmt=request.GET.get("format", "csv")
+            user=request.user,
+            grant=grant,
+            fmt=request.GET.get("format", "csv"),
+            csv=request.GET.get("csv", ""),
         )
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -253,7 +262,7 @@ def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Grant #{grant.pk} revoked.")
-    return redirect(request.POST.get("next") or reverse("grants"))
+    return redirect(safe_next(request, reverse("grants")))
 
 
 @login_required

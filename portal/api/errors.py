@@ -8,6 +8,7 @@
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -17,7 +18,21 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from portal.errors import DomainError
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than this address takes."
+    default_code = "too_large"
+
+
 def _as_drf(exc: Exception) -> Exception:
+    if isinstance(exc, RequestDataTooBig):
+        # An upload past CATALOG_MAX_UPLOAD_BYTES says so; a body past
+        # DATA_UPLOAD_MAX_MEMORY_SIZE gets the general message.
+        from portal.catalog.uploads import UploadTooLarge
+
+        return PayloadTooLarge(str(exc) if isinstance(exc, UploadTooLarge) else None)
+    if isinstance(exc, SuspiciousOperation):  # too many fields or files in a form
+        return exceptions.ParseError(str(exc) or None)
     if isinstance(exc, DomainError):
         return exceptions.ValidationError(
             {exc.field or "non_field_errors": exc.messages}, code=exc.code

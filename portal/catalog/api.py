@@ -14,7 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.pagination import PagePagination
-from portal.catalog import selectors, services
+from portal.catalog import limits, selectors, services
+from portal.errors import DomainError
 from portal.models import Dataset, DatasetUpload, DatasetVersion
 
 
@@ -23,10 +24,22 @@ class TagListField(serializers.Field):
     """Tags as a JSON list or a comma-separated string (what an HTML form sends)."""
 
     def to_internal_value(self, data: Any) -> list[str]:
+        # Refused before anything walks a list of a million tags: duplicates aside, more than
+        # MAX_TAGS is too many anyway.
+        too_many = f"A listing takes at most {limits.MAX_TAGS} tags."
         if isinstance(data, str):
-            return [t for t in (p.strip() for p in data.split(",")) if t]
+            if len(data) > limits.TAGS_TEXT_CHARS:
+                raise serializers.ValidationError(
+                    f"Tags take at most {limits.TAGS_TEXT_CHARS} characters; {too_many}"
+                )
+            data = data.split(",")
         if isinstance(data, list) and all(isinstance(t, str) for t in data):
-            return data
+            if len(data) > 2 * limits.MAX_TAGS:
+                raise serializers.ValidationError(too_many)
+            try:
+                return services.clean_tags(data)
+            except DomainError as exc:
+                raise serializers.ValidationError(exc.message) from None
         raise serializers.ValidationError("Give tags as a list of words or a comma-separated text.")
 
     def to_representation(self, value: Any) -> list[str]:
@@ -34,11 +47,11 @@ class TagListField(serializers.Field):
 
 
 class MetadataSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=5000)
+    title = serializers.CharField(max_length=limits.TITLE_CHARS)
+    description = serializers.CharField(max_length=limits.DESCRIPTION_CHARS)
     category = serializers.ChoiceField(choices=Dataset.Category.choices)
     sensitivity = serializers.ChoiceField(choices=Dataset.Sensitivity.choices)
-    terms = serializers.CharField(max_length=5000)
+    terms = serializers.CharField(max_length=limits.TERMS_CHARS)
     tags = TagListField(required=False)
 
 

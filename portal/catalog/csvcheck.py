@@ -71,6 +71,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 MAX_COLUMNS = 1000
+MAX_NAME_CHARS = 128  # a column name: it goes into schemas, filters, ledger entries and pages
+# All the names together, in UTF-8 bytes: the ledger entries of a listing and of its requests
+# and grants list the columns, and an entry holds at most 64 KiB (ledger.services).
+MAX_HEADER_BYTES = 16384
 MAX_PROBLEMS = 20
 # 4 MiB blocks: large enough that per-block costs (Python, kernel dispatch) stay a few percent,
 # small enough to stay in cache (16-32 MiB measured slower on the loan benchmark) and to keep
@@ -879,8 +883,24 @@ class _Checker:
             key = (name or "").strip().casefold()
             if not key:
                 self.problems.add(1, None, f"column {position} has no name")
+            elif len(name) > MAX_NAME_CHARS:
+                self.problems.add(
+                    1,
+                    name[:MAX_NAME_CHARS] + "…",  # not the whole of a name of a megabyte
+                    f"column {position}'s name has {len(name):,} characters; a column name may"
+                    f" have at most {MAX_NAME_CHARS}",
+                )
             else:
                 seen.setdefault(key, []).append(position)
+        header_bytes = sum(len((name or "").encode("utf-8")) for name in names)
+        if header_bytes > MAX_HEADER_BYTES:
+            self.problems.add(
+                1,
+                None,
+                f"the column names take {header_bytes:,} bytes together; a header may take at"
+                f" most {MAX_HEADER_BYTES:,} bytes",
+            )
+            return False
         for positions in seen.values():
             if len(positions) > 1:
                 spelled = [names[p - 1] for p in positions]

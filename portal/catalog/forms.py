@@ -1,11 +1,15 @@
 from django import forms
 
+from portal.catalog import limits
+from portal.errors import DomainError
 from portal.models import Dataset
 
 
 class MetadataForm(forms.Form):
-    title = forms.CharField(max_length=200)
-    description = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}))
+    title = forms.CharField(max_length=limits.TITLE_CHARS)
+    description = forms.CharField(
+        max_length=limits.DESCRIPTION_CHARS, widget=forms.Textarea(attrs={"rows": 4})
+    )
     category = forms.ChoiceField(choices=Dataset.Category.choices)
     sensitivity = forms.ChoiceField(
         choices=Dataset.Sensitivity.choices,
@@ -13,16 +17,23 @@ class MetadataForm(forms.Form):
         "consortium moderator.",
     )
     terms = forms.CharField(
-        label="Terms of use", max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+        label="Terms of use",
+        max_length=limits.TERMS_CHARS,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     tags = forms.CharField(
-        max_length=500,
+        max_length=limits.TAGS_TEXT_CHARS,
         required=False,
         help_text="Words separated by commas, e.g. loans, sme, 2025.",
     )
 
     def clean_tags(self) -> list[str]:
-        return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
+        from portal.catalog.services import clean_tags
+
+        try:
+            return clean_tags(self.cleaned_data["tags"].split(","))
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from None
 
 
 class PublishForm(MetadataForm):

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ledger.services import publish_quietly, record_event
+from portal.catalog import limits
 from portal.catalog.csvcheck import CsvReport, check_csv
 from portal.catalog.selectors import dataset_scope
 from portal.errors import DomainError
@@ -67,19 +68,25 @@ def _problem_dicts(report: CsvReport) -> list[dict[str, Any]]:
     ]
 
 
-def _clean_tags(tags: Iterable[str]) -> list[str]:
-    cleaned = []
+def clean_tags(tags: Iterable[str]) -> list[str]:
+    """Tags lower-cased, stripped and without repeats, within `limits`."""
+    cleaned: list[str] = []
     for tag in tags:
         tag = tag.strip().lower()
         if tag and tag not in cleaned:
-            if len(tag) > 40:
+            if len(tag) > limits.TAG_CHARS:
                 raise DomainError(
-                    f"The tag “{tag[:40]}…” is longer than 40 characters.", field="tags"
+                    f"The tag “{tag[: limits.TAG_CHARS]}…” is longer than {limits.TAG_CHARS}"
+                    " characters.",
+                    field="tags",
                 )
             cleaned.append(tag)
-    if len(cleaned) > 20:
-        raise DomainError("A listing takes at most 20 tags.", field="tags")
+            if len(cleaned) > limits.MAX_TAGS:
+                raise DomainError(f"A listing takes at most {limits.MAX_TAGS} tags.", field="tags")
     return cleaned
+
+
+_clean_tags = clean_tags
 
 
 def _search_text(dataset: Dataset, tags: list[str], columns: list[str]) -> str:
@@ -536,7 +543,8 @@ def _set_status(
 
 @transaction.atomic
 def dataset_withdraw(*, user: AbstractBaseUser, dataset: Dataset, reason: str) -> Dataset:
-    """The owner takes a listing off the catalog: no new requests; existing grants stand."""
+    """The owner takes a listing off the catalog: no new requests, and access is frozen (no
+    request is cleared or approved, no grant gives data: `Dataset.freeze_reason`)."""
     return _set_status(
         user=user,
         dataset=dataset,

@@ -9,6 +9,7 @@ The browser draws them with the plotly.js served from the installed plotly packa
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,12 @@ AMBER = "#c77c02"
 RED = "#b3261e"
 GREY = "#5a6b7b"
 PURPLE = "#8a4fb5"
+
+
+def _labels(labels: Sequence[Any]) -> list[str]:
+    """Category labels as text: plotly draws the HTML in a label (a listing titled
+    `<a href=…>` would be a link in the chart), so each is escaped."""
+    return [html.escape(str(x)) for x in labels]
 
 
 def _layout(y_title: str, **extra: Any) -> dict[str, Any]:
@@ -44,12 +51,12 @@ def bars(
         "data": [
             {
                 "type": "bar",
-                "x": [str(x) for x in labels],
+                "x": _labels(labels),
                 "y": list(values),
                 "text": [str(v) for v in values],
                 "textposition": "auto",
                 "marker": {"color": BLUE},
-                "name": name or y_title,
+                "name": html.escape(name or y_title),
                 "hovertemplate": "%{x}: %{y}<extra></extra>",
             }
         ],
@@ -69,11 +76,11 @@ def grouped_bars(
         "data": [
             {
                 "type": "bar",
-                "x": [str(x) for x in labels],
+                "x": _labels(labels),
                 "y": list(values),
-                "name": name,
+                "name": html.escape(name),
                 "marker": {"color": colour},
-                "hovertemplate": f"{name}: %{{y}}<extra></extra>",
+                "hovertemplate": f"{html.escape(name)}: %{{y}}<extra></extra>",
             }
             for name, values, colour in series
         ],
@@ -90,14 +97,14 @@ def bars_and_line(
     line_name: str,
 ) -> dict[str, Any]:
     """Bars on the left axis and a line on the right one (blocks per day, tree size)."""
-    x = [str(d) for d in labels]
+    x = _labels(labels)
     return {
         "data": [
             {
                 "type": "bar",
                 "x": x,
                 "y": list(bar_values),
-                "name": bar_name,
+                "name": html.escape(bar_name),
                 "marker": {"color": BLUE},
             },
             {
@@ -105,7 +112,7 @@ def bars_and_line(
                 "mode": "lines+markers",
                 "x": x,
                 "y": list(line_values),
-                "name": line_name,
+                "name": html.escape(line_name),
                 "yaxis": "y2",
                 "line": {"color": GREEN},
             },

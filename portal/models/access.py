@@ -128,7 +128,7 @@ class Grant(models.Model):
             return f"This grant was revoked on {self.revoked_at:%Y-%m-%d}: {self.revoke_reason}"
         if self.expired_at is not None or self.expires_at <= timezone.now():
             return f"This grant expired on {self.expires_at:%Y-%m-%d %H:%M} UTC."
-        return None
+        return self.request.dataset.freeze_reason
 
 
 class Download(models.Model):
@@ -158,7 +158,15 @@ class Download(models.Model):
         help_text="The grantee institution.",
     )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class CsvMode(models.TextChoices):
+        SAFE = "safe", "Spreadsheet-safe (formula cells prefixed with ')"
+        RAW = "raw", "Raw (the exact values)"
+
     format = models.CharField(max_length=10, choices=Format.choices)
+    # What a CSV download delivered: spreadsheet-safe by default, the exact values with
+    # ?csv=raw; empty for NDJSON and Parquet (never escaped).
+    csv_mode = models.CharField(max_length=4, choices=CsvMode.choices, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     rows = models.BigIntegerField(default=0)

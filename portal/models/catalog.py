@@ -9,6 +9,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
+from portal.catalog import limits
 from portal.models.consortium import Institution
 
 
@@ -58,11 +59,11 @@ class Dataset(models.Model):
         SUSPENDED = "suspended", "Suspended"
 
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="datasets")
-    title = models.CharField(max_length=200)
-    description = models.TextField(max_length=5000)
+    title = models.CharField(max_length=limits.TITLE_CHARS)
+    description = models.TextField(max_length=limits.DESCRIPTION_CHARS)
     category = models.CharField(max_length=20, choices=Category.choices)
     sensitivity = models.CharField(max_length=20, choices=Sensitivity.choices)
-    terms = models.TextField("terms of use", max_length=5000)
+    terms = models.TextField("terms of use", max_length=limits.TERMS_CHARS)
     tags = models.ManyToManyField(Tag, blank=True, related_name="datasets")
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True
@@ -108,6 +109,23 @@ class Dataset(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def freeze_reason(self) -> str | None:
+        """Why access to this listing is frozen now (suspended or withdrawn: no request is
+        cleared or approved, no grant gives data), or None while it is active."""
+        if self.status == self.Status.ACTIVE:
+            return None
+        why = f": {self.status_reason}" if self.status_reason else ""
+        if self.status == self.Status.SUSPENDED:
+            return (
+                f"The listing “{self.title}” is suspended by a moderator{why}. Its requests are"
+                " not cleared or approved and its grants give no data until it is restored."
+            )
+        return (
+            f"The listing “{self.title}” was withdrawn by its owner{why}. Its requests are not"
+            " cleared or approved and its grants give no data."
+        )
 
 
 class DatasetVersion(models.Model):

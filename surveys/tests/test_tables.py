@@ -127,3 +127,14 @@ def test_document_rows_overall_and_per_institution():
     )
     assert (beta["total"], [r["percent"] for r in beta["rows"]]) == (6, [50, 50])
     assert doc["texts_total"] == 3
+
+
+def test_figure_labels_are_escaped():
+    # plotly draws label HTML: an option text with a link would be a link in the chart.
+    from surveys import charts
+
+    label = '<a href="https://evil.example/">Lower the cost</a>'
+    figure = charts.build([label, "Other"], {"all": ([3, 1], [75, 25])})
+    bar, pie = figure["data"]["all"]
+    escaped = "&lt;a href=&quot;https://evil.example/&quot;&gt;Lower the cost&lt;/a&gt;"
+    assert bar["x"][0] == escaped and pie["labels"][0] == escaped

@@ -583,3 +583,27 @@ def test_zero_padded_reads_the_buffers_as_the_kernels_would(values, offset):
     arrays (a non-zero offset) it must say what the pyarrow kernels say."""
     array = pa.array(["x"] * offset + values, pa.string()).slice(offset)
     assert _zero_padded(array) == _zero_padded_by_kernels(array)
+
+
+def test_a_column_name_has_at_most_128_characters(tmp_path):
+    from portal.catalog.csvcheck import MAX_NAME_CHARS
+
+    assert MAX_NAME_CHARS == 128
+    long = "x" * 129
+    problem = only_problem(check(tmp_path, f"id,{long}\n1,2\n"))
+    assert (problem.line, problem.column) == (1, long[:128] + "…")
+    assert "column 2's name has 129 characters; a column name may have at most 128" in (
+        problem.message
+    )
+    assert check(tmp_path, f"id,{'y' * 128}\n1,2\n").ok
+
+
+def test_the_column_names_together_fit_a_ledger_entry(tmp_path):
+    # 1,000 names of 128 characters would make the publish entry (which lists the columns)
+    # larger than the ledger takes: the names together have at most MAX_HEADER_BYTES.
+    from portal.catalog.csvcheck import MAX_HEADER_BYTES
+
+    names = [f"{i:03d}" + "n" * 125 for i in range(200)]
+    problem = only_problem(check(tmp_path, ",".join(names) + "\n" + ",".join("1" * 200) + "\n"))
+    assert problem.line == 1
+    assert f"at most {MAX_HEADER_BYTES:,} bytes" in problem.message

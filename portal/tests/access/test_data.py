@@ -1,6 +1,8 @@
 """The download's data path without a database: cutting the CSV into whole rows, the threaded
 pipeline against a one-piece reference, and the pseudonymizer's cache."""
 
+import csv
+import dataclasses
 import hashlib
 import hmac
 import io
@@ -98,7 +100,7 @@ def make_view(**kw) -> data.View:  # type: ignore[no-untyped-def]
 
 
 NOTES = st.text(
-    alphabet=st.sampled_from(list("ab ,\"\n\r'é")) | st.characters(codec="utf-8"),
+    alphabet=st.sampled_from(list("ab ,\"\n\r\t'é=+-@")) | st.characters(codec="utf-8"),
     max_size=12,
 )
 ROWS = st.lists(
@@ -122,6 +124,89 @@ def test_chunks_end_on_row_boundaries_whatever_the_values(rows, block, crlf):
         table = data.ViewPlan(make_view(), "csv").parse(chunk)
         ids += table.column("id").to_pylist()
     assert ids == list(range(len(rows)))
+
+
+def escaped_reference(body: bytes, view: data.View) -> bytes:
+    """The spreadsheet-safe CSV the slow, obvious way: the raw view read back whole, and a '
+    put before every text cell and header name that begins with = + - @ tab or CR, one by
+    one in Python."""
+    raw = dataclasses.replace(view, csv_safe=False)
+    plan = data.ViewPlan(raw, "csv")
+    table = pacsv.read_csv(
+        io.BytesIO(body), parse_options=plan.parse_options, convert_options=plan.convert_options
+    )
+    shaped = plan.shape(table)
+
+    def safe(text):  # type: ignore[no-untyped-def]
+        return "'" + text if text and text[0] in "=+-@\t\r" else text
+
+    names = [safe(c) for c in view.columns]
+    header = ",".join(data._csv_name(n) for n in names).encode() + b"\n"
+    if shaped is None:
+        return header
+    types = {c["name"]: c["type"] for c in view.schema}
+    columns = []
+    for name in view.columns:
+        values = shaped.column(name)
+        if types[name] == "text" and view.masks.get(name, "").split(":")[0] in ("", "truncate"):
+            values = pa.array([None if v is None else safe(v) for v in values.to_pylist()])
+        columns.append(values)
+    return header + plan.encode(pa.table(columns, names=view.columns))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=ROWS,
+    block=st.integers(min_value=1, max_value=200),
+    threads=st.integers(1, 3),
+    masked=st.sampled_from(["", "truncate:2", "pseudonymize"]),
+    arrow=st.booleans(),
+)
+def test_the_safe_csv_escapes_formulas_and_only_them(rows, block, threads, masked, arrow):
+    body = csv_bytes([[str(i), n, a, o] for i, (n, a, o) in enumerate(rows)])
+    view = make_view(
+        columns=["id", "note", "amount", "opened"],
+        filter="amount > 0 or note is null or amount < 0",
+        masks={"note": masked} if masked else {},
+    )
+    if arrow:
+        got = download_from_arrow(body, view, threads=threads)
+    else:
+        got = download(body, view, block_size=block, threads=threads)
+    assert got == escaped_reference(body, view)
+    # ?csv=raw: the exact values.
+    raw = dataclasses.replace(view, csv_safe=False)
+    assert download(body, raw, block_size=block, threads=threads) == reference(body, raw)
+
+
+def test_formula_cells_and_names_get_a_quote_numbers_and_dates_do_not():
+    schema = [*SCHEMA, {"name": "=cmd", "type": "text"}]
+    body = (
+        b"id,note,amount,opened,=cmd\n"
+        b'1,"=HYPERLINK(""http://evil"",""x"")",-3,2024-01-01,+cmd|\' /C calc\'!A0\n'
+        b'-2,@SUM(A1),-0.5,2024-01-02,"\tx"\n'
+        b'3,plain,1,,"\rx"\n'
+        b"4,-minus,2,,'quoted\n"
+    )
+    view = data.View(
+        columns=["id", "note", "amount", "opened", "=cmd"],
+        filter="",
+        masks={},
+        key=KEY,
+        schema=schema,
+    )
+    out = b"".join(p for p, _ in data.view_pieces(io.BytesIO(body), view, "csv", block_size=64))
+    rows = list(csv.reader(io.StringIO(out.decode(), newline="")))
+    assert rows == [
+        ["id", "note", "amount", "opened", "'=cmd"],
+        ["1", '\'=HYPERLINK("http://evil","x")', "-3", "2024-01-01", "'+cmd|' /C calc'!A0"],
+        ["-2", "'@SUM(A1)", "-0.5", "2024-01-02", "'\tx"],
+        ["3", "plain", "1", "", "'\rx"],
+        ["4", "'-minus", "2", "", "'quoted"],
+    ]
+    raw = dataclasses.replace(view, csv_safe=False)
+    out = b"".join(p for p, _ in data.view_pieces(io.BytesIO(body), raw, "csv", block_size=64))
+    assert out.startswith(b"id,note,amount,opened,=cmd\n") and b'"=HYPERLINK(' in out
 
 
 @settings(max_examples=60, deadline=None)
@@ -258,3 +343,20 @@ def test_the_filter_runs_on_the_arrays_the_download_reads():
     node = filters.parse(view.filter, SCHEMA)
     assert filters.columns_used(node) == {"amount", "opened"}
     assert download(body, view, block_size=16) == b"id\n3\n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.none() | NOTES, max_size=30),
+    start=st.integers(0, 10),
+    large=st.booleans(),
+)
+def test_spreadsheet_safe_reads_the_buffers_right(values, start, large):
+    """The numpy test of first bytes against the per-value rule, on slices (offsets not
+    from 0), nulls and large strings."""
+    array = pa.array(values, pa.large_string() if large else pa.string()).slice(start)
+    expected = [
+        None if v is None else ("'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") else v)
+        for v in array.to_pylist()
+    ]
+    assert data.spreadsheet_safe(array).to_pylist() == expected

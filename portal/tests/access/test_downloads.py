@@ -36,7 +36,8 @@ def test_a_download_holds_only_the_granted_view(cast, api, granted):
         approval=Approval(
             columns=["loan_id", "opened", "region", "customer"],
             extra_filter="loan_id != 4",
-            masks={"customer": "pseudonymize", "opened": "year_only", "region": "truncate:2"},
+            # region is filtered on, so it may not be masked (the rows would give it away).
+            masks={"customer": "pseudonymize", "opened": "year_only"},
         ),
     )
     response, body = fetch(api, cast.dave.user, grant)
@@ -46,7 +47,7 @@ def test_a_download_holds_only_the_granted_view(cast, api, granted):
     assert list(rows[0]) == ["loan_id", "opened", "region", "customer"]  # no amount, no defaulted
     assert [r["loan_id"] for r in rows] == ["1", "3"]  # north or missing, and not 4
     assert [r["opened"] for r in rows] == ["2024", "2024"]
-    assert [r["region"] for r in rows] == ["no", ""]
+    assert [r["region"] for r in rows] == ["north", ""]
     assert all(len(r["customer"]) == 16 and "Ann" not in r["customer"] for r in rows)
     assert b"Ann Smith" not in body and b"1000.50" not in body
 
@@ -161,3 +162,88 @@ def test_the_download_streams_in_blocks(cast, api, listing, ask, settings, monke
     body = b"".join(pieces)
     assert body.count(b"\n") == 10001
     assert Download.objects.get().sha256 == hashlib.sha256(body).hexdigest()
+
+
+FORMULAS = (
+    b"loan_id,amount,opened,defaulted,region,customer\n"
+    b'1,-5.00,2024-01-03,false,"=HYPERLINK(""http://evil.example"",""x"")",Ann Smith\n'
+    b"2,250.00,2024-02-11,true,+cmd|' /C calc'!A0,@SUM(A1)\n"
+    b"3,1.00,2024-03-30,false,north,-minus\n"
+)
+
+
+def test_csv_downloads_are_spreadsheet_safe_unless_raw_is_asked(cast, api, listing, ask):
+    dataset = listing(content=FORMULAS)
+    request = ask(dataset)
+    grant = services.access_request_approve(user=cast.alice.user, request=request)
+    response, body = fetch(api, cast.dave.user, grant)
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(body.decode())))
+    assert rows[1] == [
+        "1",
+        "-5.00",  # a decimal, a number: untouched
+        "2024-01-03",
+        "false",
+        '\'=HYPERLINK("http://evil.example","x")',
+        "Ann Smith",
+    ]
+    assert rows[2][4:] == ["'+cmd|' /C calc'!A0", "'@SUM(A1)"]
+    assert rows[3][5] == "'-minus"
+    safe = Download.objects.get(pk=int(response["X-Download-Id"]))
+    assert safe.csv_mode == "safe" and safe.sha256 == hashlib.sha256(body).hexdigest()
+
+    api.force_authenticate(cast.dave.user)
+    response = api.get(f"/api/v1/grants/{grant.pk}/data/", {"format": "csv", "csv": "raw"})
+    raw_body = b"".join(response.streaming_content)
+    assert list(csv.reader(io.StringIO(raw_body.decode())))[2][4:] == [
+        "+cmd|' /C calc'!A0",
+        "@SUM(A1)",
+    ]
+    raw = Download.objects.get(pk=int(response["X-Download-Id"]))
+    assert raw.csv_mode == "raw" and raw.sha256 == hashlib.sha256(raw_body).hexdigest()
+    listed = api.get(f"/api/v1/grants/{grant.pk}/downloads/").json()
+    assert sorted(d["csv_mode"] for d in listed) == ["raw", "safe"]
+
+    _, ndjson = fetch(api, cast.dave.user, grant, "ndjson")  # never escaped
+    assert b'"region":"+cmd|' in ndjson
+    assert Download.objects.filter(format="ndjson").get().csv_mode == ""
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"format": "ndjson", "csv": "raw"}, "applies to format=csv only"),
+        ({"format": "csv", "csv": "excel"}, "csv=safe (the default) or csv=raw"),
+    ],
+)
+def test_bad_csv_modes_answer_400(cast, api, granted, params, message):
+    grant = granted()
+    api.force_authenticate(cast.dave.user)
+    response = api.get(f"/api/v1/grants/{grant.pk}/data/", params)
+    assert response.status_code == 400
+    assert message in response.json()["fields"]["csv"][0]
+    assert not Download.objects.exists()
+
+
+def test_a_grant_made_before_the_rule_with_a_filter_on_a_masked_column_gives_no_data(
+    cast, api, granted
+):
+    # Grants approved before filters were checked against masks: the filter would still
+    # let the grantee probe the masked values, so the download is refused with the reason.
+    grant = granted(approval=Approval(masks={"customer": "pseudonymize"}))
+    Grant.objects.filter(pk=grant.pk).update(filter="customer = 'Ann Smith'")
+    response, _ = fetch(api, cast.dave.user, Grant.objects.get(pk=grant.pk))
+    assert response.status_code == 403
+    assert "customer" in response.json()["detail"] and "masked" in response.json()["detail"]
+    assert not Download.objects.exists()
+
+
+def test_a_stored_filter_that_no_longer_parses_is_a_clear_error_not_a_broken_stream(
+    cast, api, granted
+):
+    grant = granted()
+    Grant.objects.filter(pk=grant.pk).update(filter="loan_id = " + "9" * 30)
+    response, _ = fetch(api, cast.dave.user, Grant.objects.get(pk=grant.pk))
+    assert response.status_code == 400
+    assert "out of range" in response.json()["fields"]["filter"][0]
+    assert not Download.objects.exists()

@@ -157,3 +157,112 @@ def test_compiled_expressions_select_the_right_rows():
     assert ids("defaulted in (true, false)") == [1, 2, 3, 4]
     assert ids("amount in (250, 75.25) and not region is null") == [2, 4]
     assert ids("opened in ('2024-01-03', '2023-12-30') or loan_id between 2 and 2") == [1, 2, 4]
+
+
+# --- limits (issue 14, finding 6) --------------------------------------------------------------
+
+
+def refusal(text: str) -> FilterError:
+    with pytest.raises(FilterError) as caught:
+        filters.parse(text, SCHEMA)
+    return caught.value
+
+
+def test_deep_nesting_is_refused_with_its_position_not_a_recursion_error():
+    # 238 parentheses used to blow Python's recursion limit (a 500).
+    error = refusal("(" * 238 + "loan_id = 1" + ")" * 238)
+    assert f"at most {filters.MAX_DEPTH} levels" in error.message
+    assert error.position == filters.MAX_DEPTH  # the first parenthesis one level too deep
+    assert "(at character 33)" in error.message
+    error = refusal("not " * 100 + "loan_id = 1")
+    assert f"at most {filters.MAX_DEPTH} levels" in error.message
+    # At the limit it parses, and its canonical text parses again.
+    deep = "(" * (filters.MAX_DEPTH - 1) + "loan_id = 1" + ")" * (filters.MAX_DEPTH - 1)
+    assert canon(deep) == "loan_id = 1"
+    nots = "not " * filters.MAX_DEPTH + "loan_id = 1"
+    assert canon(canon(nots)) == canon(nots)
+
+
+def test_integers_outside_int64_are_refused():
+    big = "9" * 2000
+    error = refusal(f"loan_id = {big[:1980]}")
+    assert "out of range" in error.message and "(at character 11)" in error.message
+    assert canon(f"loan_id = {2**63 - 1}") == f"loan_id = {2**63 - 1}"
+    assert canon(f"loan_id = {-(2**63)}") == f"loan_id = {-(2**63)}"
+    assert "out of range" in refusal(f"loan_id > {2**63}").message
+    assert "out of range" in refusal(f"loan_id in (1, {-(2**63) - 1})").message
+    # A decimal column compared with a huge integer, or a decimal beyond a float, too.
+    assert "out of range" in refusal(f"amount < {2**64}").message
+    assert "out of range" in refusal("amount < 1e400").message
+
+
+def test_long_strings_are_refused():
+    error = refusal("region = '" + "x" * (filters.MAX_STRING_CHARS + 1) + "'")
+    assert f"at most {filters.MAX_STRING_CHARS:,} characters" in error.message
+    assert "(at character 10)" in error.message
+    assert canon("region = '" + "x" * filters.MAX_STRING_CHARS + "'")
+
+
+def test_long_in_lists_are_refused_at_the_value_too_many():
+    values = ", ".join(str(i) for i in range(filters.MAX_IN_VALUES + 1))
+    text = f"loan_id in ({values})"
+    error = refusal(text)
+    assert f"at most {filters.MAX_IN_VALUES} values" in error.message
+    assert error.position == text.index(f" {filters.MAX_IN_VALUES})") + 1
+
+
+def test_long_filters_are_refused_with_the_position():
+    text = " or ".join(f"loan_id = {i}" for i in range(400))
+    assert len(text) > filters.MAX_FILTER_CHARS
+    error = refusal(text)
+    assert f"at most {filters.MAX_FILTER_CHARS:,} characters" in error.message
+    assert error.position == filters.MAX_FILTER_CHARS
+
+
+def test_stored_filters_longer_than_typed_still_parse():
+    # The canonical text (spaces around operators) and a combined one may be longer than a
+    # typed filter may be; what was approved must parse again at every download.
+    typed = " or ".join(f"loan_id={i}" for i in range(130))
+    assert len(typed) <= filters.MAX_FILTER_CHARS
+    combined = filters.combine(typed, typed, SCHEMA)
+    assert len(combined) > filters.MAX_FILTER_CHARS
+    assert filters.canonical(filters.parse_stored(combined, SCHEMA)) == combined
+
+
+def test_the_deepest_filters_combined_still_parse():
+    # Canonical text makes precedence explicit ("a or b and c" is "a or (b and c)"), so it
+    # can nest deeper than what was typed; combining adds a level more.
+    typed = "loan_id = 0"
+    for i in range(filters.MAX_DEPTH):
+        typed = f"loan_id = {i} or loan_id > {i} and ({typed})"
+    assert filters.parse(typed, SCHEMA) is not None
+    with pytest.raises(FilterError, match="levels"):
+        filters.parse(f"({typed})", SCHEMA)
+    combined = filters.combine(typed, typed, SCHEMA)
+    assert filters.canonical(filters.parse_stored(combined, SCHEMA)) == combined
+    types = {c["name"]: c["type"] for c in SCHEMA}
+    table = pa.table({"loan_id": pa.array([-1, 0, 5, 31, 50], pa.int64())})
+
+    def ids(node):  # type: ignore[no-untyped-def]
+        return table.filter(filters.row_mask(node, types, table))["loan_id"].to_pylist()
+
+    assert ids(filters.parse_stored(combined, SCHEMA)) == ids(filters.parse(typed, SCHEMA))
+    assert ids(filters.parse(typed, SCHEMA)) == [31]
+
+
+def test_an_extra_condition_that_does_not_parse_names_its_field():
+    with pytest.raises(FilterError) as caught:
+        filters.combine("loan_id = 1", "amount >", SCHEMA)
+    assert caught.value.field == "extra_filter"
+
+
+def test_a_filter_may_use_only_the_columns_it_is_given():
+    with pytest.raises(FilterError) as caught:
+        filters.parse(
+            "loan_id = 1 and region = 'north'",
+            SCHEMA,
+            refused={"region": "“region” is not among the columns requested"},
+        )
+    error = caught.value
+    assert "“region” is not among the columns requested" in error.message
+    assert "(at character 17)" in error.message

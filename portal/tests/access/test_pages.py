@@ -95,7 +95,7 @@ def test_the_steward_decides_on_the_page(cast, client, listing, ask):
             "mask-customer": "truncate",
             "mask-n-customer": "3",
             "mask-opened": "year_only",
-            "extra_filter": "amount > 100",
+            "extra_filter": "loan_id > 1",
             "duration_days": "7",
         },
     )
@@ -103,7 +103,7 @@ def test_the_steward_decides_on_the_page(cast, client, listing, ask):
     grant = Grant.objects.get()
     assert grant.columns == ["loan_id", "opened", "customer"]
     assert grant.masks == {"customer": "truncate:3", "opened": "year_only"}
-    assert grant.filter == "amount > 100"
+    assert grant.filter == "loan_id > 1"
 
 
 def test_home_shows_what_waits_for_each_role(cast, client, listing, ask, granted):

@@ -164,13 +164,13 @@ def test_approval_narrows_tightens_masks_and_shortens(cast, listing, ask):
         user=cast.alice.user,
         request=request,
         approval=Approval(
-            columns=["customer", "loan_id", "opened"],
+            columns=["customer", "loan_id", "opened", "region", "amount"],
             extra_filter="amount > 100",
             masks={"customer": "pseudonymize", "opened": "year_only"},
             duration_days=10,
         ),
     )
-    assert grant.columns == ["loan_id", "opened", "customer"]  # file order
+    assert grant.columns == ["loan_id", "amount", "opened", "region", "customer"]  # file order
     assert grant.filter == "region = 'north' and amount > 100"
     assert grant.masks == {"customer": "pseudonymize", "opened": "year_only"}
     assert timedelta(days=9, hours=23) < grant.expires_at - timezone.now() <= timedelta(days=10)
@@ -260,3 +260,54 @@ def test_a_failed_change_records_nothing(cast, listing, ask, monkeypatch):
     request.refresh_from_db()
     assert request.state == "pending_decision"
     assert access_kinds() == ["access.requested"]
+
+
+# --- a filter uses only granted, unmasked columns (issue 14, finding 6) -----------------------
+
+
+def test_a_request_filters_only_on_columns_it_asks_for(listing, ask):
+    with pytest.raises(DomainError, match="“customer” is not among the columns requested") as e:
+        ask(listing(), columns=["loan_id", "amount"], filter_text="loan_id > 1 and customer = 'x'")
+    assert e.value.field == "filter" and "(at character 17)" in e.value.message
+    assert not AccessRequest.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("filter_text", "approval", "field", "message"),
+    [
+        # A mask on a filtered column would let the grantee probe its values.
+        (
+            "customer = 'Ann Smith'",
+            Approval(masks={"customer": "pseudonymize"}),
+            "masks",
+            "uses “customer”, which is masked",
+        ),
+        (
+            "",
+            Approval(extra_filter="region = 'north'", masks={"region": "truncate:1"}),
+            "masks",
+            "“region”, which is masked",
+        ),
+        (
+            "region = 'north'",
+            Approval(columns=["loan_id", "amount"]),
+            "columns",
+            "uses “region”, which is not granted",
+        ),
+        (
+            "",
+            Approval(columns=["loan_id"], extra_filter="amount > 1"),
+            "columns",
+            "uses “amount”, which is not granted",
+        ),
+    ],
+)
+def test_an_approved_filter_uses_only_granted_unmasked_columns(
+    cast, listing, ask, filter_text, approval, field, message
+):
+    request = ask(listing(), filter_text=filter_text)
+    with pytest.raises(DomainError, match=message) as caught:
+        services.access_request_approve(user=cast.alice.user, request=request, approval=approval)
+    assert caught.value.field == field
+    request.refresh_from_db()
+    assert request.state == "pending_decision" and not Grant.objects.exists()

@@ -465,3 +465,30 @@ def test_table_cells_are_escaped(cast, client):
     page = client.get(reverse("dashboard-usage")).content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more (Acme Bank)" in page
+
+
+def test_chart_labels_are_escaped(cast, client):
+    # plotly draws label HTML: a title with a link would be a clickable link in the chart.
+    ds = dataset(cast.acme, cast.alice.user, day="2026-01-05")
+    ds.title = '<a href="https://evil.example/">click</a>'
+    ds.save(update_fields=["title"])
+    request = access_request(
+        ds,
+        cast.beta,
+        cast.dave.user,
+        state="approved",
+        created=at("2026-04-01", 9),
+        decided=at("2026-04-01", 12),
+    )
+    download(grant(request, cast.alice.user), cast.dave.user, finished=at("2026-04-02"), size=1)
+    client.force_login(cast.meg)
+    response = client.get(reverse("dashboard-usage"))
+    labels = [
+        label
+        for chart in response.context["charts"].values()
+        for trace in chart["data"]
+        for label in trace.get("x", [])
+    ]
+    escaped = "&lt;a href=&quot;https://evil.example/&quot;&gt;click&lt;/a&gt;"
+    assert any(escaped in str(label) for label in labels)
+    assert not any("<a " in str(label) for label in labels)

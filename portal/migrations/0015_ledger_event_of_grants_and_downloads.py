@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0012_dataset_version_arrow_copy'),
+        ('portal', '0014_download_csv_mode'),
     ]
 
     operations = [
