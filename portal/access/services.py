@@ -666,6 +666,8 @@ def download_finish(*, download: Download, rows: int, size: int, sha256: str) ->
                 "version": grant.version.number,
                 "cid": grant.version.cid,
                 "format": download.format,
+                # "safe" or "raw" for CSV: which bytes the digest is of.
+                "csv": download.csv_mode,
                 "rows": rows,
                 "bytes": size,
                 "sha256": sha256,

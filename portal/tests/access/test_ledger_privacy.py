@@ -53,7 +53,7 @@ def story(cast, listing, ask):  # type: ignore[no-untyped-def]
     grant = services.access_request_approve(
         user=cast.alice.user,
         request=request,
-        approval=Approval(extra_filter="region = 'north'", masks={"customer": "pseudonymize"}),
+        approval=Approval(extra_filter="region = 'north'", masks={"opened": "year_only"}),
     )
     return dataset, request, grant
 
@@ -125,7 +125,7 @@ def test_a_third_institution_learns_nothing_from_the_ledger_that_the_api_refuses
         )
         assert approved["actor"] == {"institution": "acme"}
         assert approved["subject"]["institution"] == "beta"
-        assert approved["subject"]["masks"] == {"customer": "pseudonymize"}
+        assert approved["subject"]["masks"] == {"opened": "year_only"}
         assert set(approved["commitments"]) == {"filter", "user"}
 
 
