@@ -1,15 +1,18 @@
 """Pages of the consortium: home, institutions and their people, health, error pages."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from portal import pagecache, selectors, services
+from portal import pagecache, ratelimit, selectors, services
+from portal.clientip import client_ip
 from portal.errors import DomainError
 from portal.forms import LoginForm, MembershipRoleForm
 from portal.permissions import Perm, can, require
@@ -18,6 +21,37 @@ from portal.permissions import Perm, can, require
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     redirect_authenticated_user = True
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset form, with a limit on e-mails per client address and per e-mail address
+    (PASSWORD_RESET_LIMIT_PER_ADDRESS, PASSWORD_RESET_LIMIT_PER_EMAIL per
+    PASSWORD_RESET_WINDOW_SECONDS). Counted whether or not an account has that e-mail, so the
+    limit tells nobody which addresses are accounts."""
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        window = settings.PASSWORD_RESET_WINDOW_SECONDS
+        by_address = ratelimit.allow(
+            "reset-address",
+            client_ip(self.request),
+            limit=settings.PASSWORD_RESET_LIMIT_PER_ADDRESS,
+            window=window,
+        )
+        by_email = ratelimit.allow(
+            "reset-email",
+            form.cleaned_data["email"].strip().lower(),
+            limit=settings.PASSWORD_RESET_LIMIT_PER_EMAIL,
+            window=window,
+        )
+        if by_address and by_email:
+            return super().form_valid(form)
+        minutes = max(1, window // 60)
+        form.add_error(
+            None,
+            "Too many password reset requests: no e-mail was sent. "
+            f"Try again in {minutes} minutes, or ask a steward of your institution.",
+        )
+        return self.render_to_response(self.get_context_data(form=form), status=429)
 
 
 @login_required

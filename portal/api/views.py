@@ -13,14 +13,20 @@ from rest_framework.views import APIView
 from portal import selectors, services
 from portal.api import serializers as s
 from portal.api.caching import CachedListMixin
+from portal.clientip import client_ip
+from portal.lockout import LockedOut
 from portal.models import ApiToken, Institution, Membership
 from portal.permissions import Perm, actor_for, require
 
 
 class TokenThrottle(AnonRateThrottle):
-    """Slows password guessing through the token endpoint."""
+    """Slows password guessing through the token endpoint, per client address: the peer's, or
+    the hop our own proxies wrote (portal/clientip.py), never what the client says it is."""
 
     rate = "30/min"
+
+    def get_ident(self, request: Request) -> str:
+        return client_ip(request)
 
 
 class TokenView(APIView):
@@ -33,12 +39,15 @@ class TokenView(APIView):
     def post(self, request: Request) -> Response:
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        # The Django request, on which the lockout (portal/lockout.py) notes what it decided.
         user = authenticate(
-            request,
+            request._request,
             username=data.validated_data["username"],
             password=data.validated_data["password"],
         )
         if user is None:
+            if getattr(request._request, "axes_locked_out", False):
+                raise LockedOut(request)
             raise AuthenticationFailed("Wrong username or password.")
         token, secret = services.api_token_issue(
             user=user, name=data.validated_data.get("name", "")
