@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from portal import pagecache, ratelimit, selectors, services
 from portal.clientip import client_ip
 from portal.errors import DomainError
-from portal.forms import LoginForm, MembershipRoleForm
+from portal.forms import ApiTokenForm, LoginForm, MembershipRoleForm
 from portal.permissions import Perm, can, require
 
 
@@ -68,6 +68,42 @@ def home(request: HttpRequest) -> HttpResponse:
         render=page,
         valid_until=lambda: selectors.home_valid_until(user=request.user),
     )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request: HttpRequest) -> HttpResponse:
+    """The account's API tokens; POST creates one (with an optional name) and shows it once."""
+    form = ApiTokenForm(request.POST or None)
+    secret = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            _, secret = services.api_token_issue(user=request.user, name=form.cleaned_data["name"])
+            form = ApiTokenForm()
+        else:
+            status = 400
+    rows = selectors.api_token_list(user=request.user)
+    return render(
+        request,
+        "portal/tokens.html",
+        {"tokens": rows, "form": form, "secret": secret, "ttl_hours": settings.API_TOKEN_TTL_HOURS},
+        status=status,
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation; POST revokes. Someone else's token is not found."""
+    token = get_object_or_404(selectors.api_token_list(user=request.user), pk=pk)
+    if request.method == "POST":
+        services.api_token_revoke(token=token)
+        messages.success(request, f"The token {token.prefix}… was revoked.")
+        return redirect("tokens")
+    return render(request, "portal/token_revoke.html", {"token": token})
 
 
 @login_required

@@ -63,6 +63,27 @@ class TokenView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class TokenListView(generics.ListAPIView):
+    """The signed-in account's own live tokens: id, name, prefix, created, last used, expiry."""
+
+    serializer_class = s.TokenInfoSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):
+            return ApiToken.objects.none()
+        return selectors.api_token_list(user=self.request.user)
+
+
+class TokenDetailView(APIView):
+    """`DELETE` revokes one of your own tokens (404 for anyone else's)."""
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        token = get_object_or_404(ApiToken.objects.filter(user=request.user), pk=pk)
+        services.api_token_revoke(token=token)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class MeView(APIView):
     @extend_schema(responses=s.MeSerializer)
     def get(self, request: Request) -> Response:
