@@ -13,3 +13,12 @@ class LoginForm(AuthenticationForm):
 
 class MembershipRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices, label="Role")
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        required=False,
+        label="Name (optional)",
+        help_text="What the token is for, e.g. “nightly export”, so you know which to revoke.",
+    )

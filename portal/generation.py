@@ -60,6 +60,10 @@ _local = threading.local()
 
 def _ignored_tables() -> frozenset[str]:
     tables = {"django_session", "portal_workerheartbeat"}
+    # The lockout's records (django-axes) are on no cached page: a password guesser must not
+    # empty everyone's cache with every guess.
+    tables |= {"axes_accessattempt", "axes_accessattemptexpiration", "axes_accesslog"}
+    tables.add("axes_accessfailurelog")
     # A database cache writes its own table on every set; that must not bump the generation.
     for config in settings.CACHES.values():
         if config.get("BACKEND", "").endswith("DatabaseCache"):

@@ -10,8 +10,15 @@ from django.db.models import Count, Min, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.models import Institution, Membership, WorkerHeartbeat
+from portal.models import ApiToken, Institution, Membership, WorkerHeartbeat
 from portal.permissions import Perm, actor_for, can, require
+
+
+def api_token_list(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
+    """The account's own live tokens (neither revoked nor expired), newest first."""
+    return ApiToken.objects.filter(
+        user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("-created_at", "-pk")
 
 
 def institution_list(*, user: AbstractBaseUser) -> QuerySet[Institution]:

@@ -66,6 +66,13 @@ def api_token_revoke(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
+def api_tokens_revoke_all(*, user: AbstractBaseUser) -> int:
+    """Revoke every live token of an account (its password changed, or it was disabled)."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
 def api_token_touch(*, token: ApiToken) -> bool:
     """Note a token's use, at most once a minute so reads do not turn into a write each.
 

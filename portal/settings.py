@@ -6,6 +6,7 @@ broker on the local filesystem, e-mail printed to the console. A real deployment
 secrets it needs. Every variable is listed in the README.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -35,6 +36,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "portal",
     "ledger",
     "storage",
@@ -43,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -50,6 +54,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a sign-in refused by the lockout into its 429 (portal/lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = env.str("BIZI_ROOT_URLCONF", default="portal.urls")
@@ -100,7 +106,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-AUTHENTICATION_BACKENDS = ["portal.backends.ConsortiumBackend"]
+# The lockout's check first: a locked-out username or address goes no further.
+AUTHENTICATION_BACKENDS = ["portal.lockout.LockoutBackend", "portal.backends.ConsortiumBackend"]
 # Sessions are read from the cache and written through to the database.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
@@ -118,6 +125,47 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp): scripts, styles, fonts and fetches from our own origin
+# only, no inline script or style, no plugins, no framing, forms post only to us. Chart data
+# travels in `json_script` blocks (type application/json, never executed). The Swagger UI view
+# adds `data:` images on top (portal/urls.py), and nothing else.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# --- Proxies, lockout and rate limits -------------------------------------------------------
+# How many reverse proxies of ours stand in front of the portal, each appending to
+# X-Forwarded-For. 0 (the default): the header is not believed, the client is REMOTE_ADDR, and
+# X-Forwarded-Proto is not believed either. One rule for the throttles, the lockout and the reset
+# limits (portal/clientip.py).
+BIZI_TRUSTED_PROXIES = env.int("BIZI_TRUSTED_PROXIES", default=0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BIZI_TRUSTED_PROXIES else None
+# django-axes: failed sign-ins on the sign-in page, the admin and the token endpoint, counted
+# per username and per address; at the limit either is refused for the cool-off.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "portal.clientip.client_ip"
+AXES_LOCKOUT_CALLABLE = "portal.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Password reset e-mails per client address and per e-mail address, per window.
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=10)
+PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)
+PASSWORD_RESET_WINDOW_SECONDS = env.int("PASSWORD_RESET_WINDOW_SECONDS", default=3600)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -180,6 +228,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # X-Forwarded-For is believed only this far (see BIZI_TRUSTED_PROXIES).
+    "NUM_PROXIES": BIZI_TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "BIZi portal API",
@@ -238,6 +288,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # The lockout's failures and lockouts are warnings; its bookkeeping is not news.
+        "axes": {"level": "WARNING"},
         # The filesystem broker has no host; kombu warns about that on every connection.
         "kombu.connection": {"level": "ERROR" if not REDIS_URL else "WARNING"},
     },

@@ -1,23 +1,57 @@
 """Pages of the consortium: home, institutions and their people, health, error pages."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from portal import pagecache, selectors, services
+from portal import pagecache, ratelimit, selectors, services
+from portal.clientip import client_ip
 from portal.errors import DomainError
-from portal.forms import LoginForm, MembershipRoleForm
+from portal.forms import ApiTokenForm, LoginForm, MembershipRoleForm
 from portal.permissions import Perm, can, require
 
 
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     redirect_authenticated_user = True
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset form, with a limit on e-mails per client address and per e-mail address
+    (PASSWORD_RESET_LIMIT_PER_ADDRESS, PASSWORD_RESET_LIMIT_PER_EMAIL per
+    PASSWORD_RESET_WINDOW_SECONDS). Counted whether or not an account has that e-mail, so the
+    limit tells nobody which addresses are accounts."""
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        window = settings.PASSWORD_RESET_WINDOW_SECONDS
+        by_address = ratelimit.allow(
+            "reset-address",
+            client_ip(self.request),
+            limit=settings.PASSWORD_RESET_LIMIT_PER_ADDRESS,
+            window=window,
+        )
+        by_email = ratelimit.allow(
+            "reset-email",
+            form.cleaned_data["email"].strip().lower(),
+            limit=settings.PASSWORD_RESET_LIMIT_PER_EMAIL,
+            window=window,
+        )
+        if by_address and by_email:
+            return super().form_valid(form)
+        minutes = max(1, window // 60)
+        form.add_error(
+            None,
+            "Too many password reset requests: no e-mail was sent. "
+            f"Try again in {minutes} minutes, or ask a steward of your institution.",
+        )
+        return self.render_to_response(self.get_context_data(form=form), status=429)
 
 
 @login_required
@@ -34,6 +68,42 @@ def home(request: HttpRequest) -> HttpResponse:
         render=page,
         valid_until=lambda: selectors.home_valid_until(user=request.user),
     )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request: HttpRequest) -> HttpResponse:
+    """The account's API tokens; POST creates one (with an optional name) and shows it once."""
+    form = ApiTokenForm(request.POST or None)
+    secret = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            _, secret = services.api_token_issue(user=request.user, name=form.cleaned_data["name"])
+            form = ApiTokenForm()
+        else:
+            status = 400
+    rows = selectors.api_token_list(user=request.user)
+    return render(
+        request,
+        "portal/tokens.html",
+        {"tokens": rows, "form": form, "secret": secret, "ttl_hours": settings.API_TOKEN_TTL_HOURS},
+        status=status,
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation; POST revokes. Someone else's token is not found."""
+    token = get_object_or_404(selectors.api_token_list(user=request.user), pk=pk)
+    if request.method == "POST":
+        services.api_token_revoke(token=token)
+        messages.success(request, f"The token {token.prefix}… was revoked.")
+        return redirect("tokens")
+    return render(request, "portal/token_revoke.html", {"token": token})
 
 
 @login_required

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from portal import generation
 from portal.models import ApiToken
 from portal.permissions import actor_for
-from portal.services import api_token_touch, token_digest
+from portal.services import api_token_revoke, api_token_touch, token_digest
 
 
 class HashedTokenAuthentication(authentication.BaseAuthentication):
@@ -36,6 +36,8 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
         if token.expires_at <= timezone.now():
             raise exceptions.AuthenticationFailed("This token has expired; ask for a new one.")
         if not token.user.is_active:
+            # Disabled without a save (QuerySet.update): the token ends now, for good.
+            api_token_revoke(token=token)
             raise exceptions.AuthenticationFailed("This account is disabled.")
         if api_token_touch(token=token) and gen is not None:
             # Keep the cached copy's time of last use, or every request would touch again.

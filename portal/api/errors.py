@@ -69,4 +69,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body["code"] = getattr(detail, "code", None) or "error"
         body["detail"] = str(detail) if detail is not None else response.status_text
     response.data = body
+    retry_after = getattr(exc, "retry_after", None)  # a lockout (portal/lockout.py)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
     return response

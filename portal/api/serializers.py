@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from portal.models import Institution, Membership
+from portal.models import ApiToken, Institution, Membership
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -14,6 +14,15 @@ class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(help_text="Shown once: keep it safe.")
     prefix = serializers.CharField()
     expires_at = serializers.DateTimeField()
+
+
+class TokenInfoSerializer(serializers.ModelSerializer):
+    """A token as its owner sees it in a list: never the secret (never stored) nor its digest."""
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
+        read_only_fields = fields
 
 
 class InstitutionSerializer(serializers.ModelSerializer):

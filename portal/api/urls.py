@@ -4,6 +4,8 @@ from portal.api import views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("auth/tokens/", views.TokenListView.as_view(), name="api-tokens"),
+    path("auth/tokens/<int:pk>/", views.TokenDetailView.as_view(), name="api-token-detail"),
     path("me/", views.MeView.as_view(), name="api-me"),
     path("institutions/", views.InstitutionListView.as_view(), name="api-institutions"),
     path("institutions/<int:pk>/", views.InstitutionDetailView.as_view(), name="api-institution"),

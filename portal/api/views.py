@@ -13,14 +13,20 @@ from rest_framework.views import APIView
 from portal import selectors, services
 from portal.api import serializers as s
 from portal.api.caching import CachedListMixin
+from portal.clientip import client_ip
+from portal.lockout import LockedOut
 from portal.models import ApiToken, Institution, Membership
 from portal.permissions import Perm, actor_for, require
 
 
 class TokenThrottle(AnonRateThrottle):
-    """Slows password guessing through the token endpoint."""
+    """Slows password guessing through the token endpoint, per client address: the peer's, or
+    the hop our own proxies wrote (portal/clientip.py), never what the client says it is."""
 
     rate = "30/min"
+
+    def get_ident(self, request: Request) -> str:
+        return client_ip(request)
 
 
 class TokenView(APIView):
@@ -33,12 +39,15 @@ class TokenView(APIView):
     def post(self, request: Request) -> Response:
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        # The Django request, on which the lockout (portal/lockout.py) notes what it decided.
         user = authenticate(
-            request,
+            request._request,
             username=data.validated_data["username"],
             password=data.validated_data["password"],
         )
         if user is None:
+            if getattr(request._request, "axes_locked_out", False):
+                raise LockedOut(request)
             raise AuthenticationFailed("Wrong username or password.")
         token, secret = services.api_token_issue(
             user=user, name=data.validated_data.get("name", "")
@@ -51,6 +60,27 @@ class TokenView(APIView):
         if not isinstance(request.auth, ApiToken):
             raise NotAuthenticated("Send the token to revoke as: Authorization: Bearer <token>.")
         services.api_token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenListView(generics.ListAPIView):
+    """The signed-in account's own live tokens: id, name, prefix, created, last used, expiry."""
+
+    serializer_class = s.TokenInfoSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):
+            return ApiToken.objects.none()
+        return selectors.api_token_list(user=self.request.user)
+
+
+class TokenDetailView(APIView):
+    """`DELETE` revokes one of your own tokens (404 for anyone else's)."""
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        token = get_object_or_404(ApiToken.objects.filter(user=request.user), pk=pk)
+        services.api_token_revoke(token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
