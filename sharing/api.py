@@ -1,0 +1,325 @@
+"""The Delta Sharing protocol's endpoints (delta-io/delta-sharing PROTOCOL.md), thin: the
+decisions are in `sharing.services` and `sharing.selectors`.
+
+Authentication is the recipient's bearer token, never the session: the views are exempt
+from CSRF because a cookie never authenticates them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+
+from sharing import selectors, services
+from sharing.models import ShareTable, SharingToken
+from sharing.services import SCHEMA_NAME, SharingError, invalid, share_name, table_name
+
+NDJSON = "application/x-ndjson; charset=utf-8"
+View = Callable[..., HttpResponse]
+
+
+def error_response(exc: SharingError) -> JsonResponse:
+    response = JsonResponse({"errorCode": exc.code, "message": exc.message}, status=exc.status)
+    if exc.status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="delta-sharing"'
+    return response
+
+
+def protocol(methods: tuple[str, ...], *, authenticate: bool = True) -> Callable[[View], View]:
+    """Method check, the recipient's token, and every refusal in the protocol's error shape."""
+
+    def decorate(view: View) -> View:
+        @csrf_exempt
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                if request.method not in methods:
+                    raise SharingError(
+                        405, "METHOD_NOT_ALLOWED", f"Use {' or '.join(methods)} here."
+                    )
+                if authenticate:
+                    token = services.recipient(request.headers.get("Authorization", ""))
+                    return view(request, token, *args, **kwargs)
+                return view(request, *args, **kwargs)
+            except SharingError as exc:
+                return error_response(exc)
+
+        return wrapped
+
+    return decorate
+
+
+def _endpoint(request: HttpRequest) -> str:
+    base = settings.SHARING_BASE_URL or request.build_absolute_uri("/").rstrip("/")
+    return base.rstrip("/") + reverse("sharing-root").rstrip("/")
+
+
+def _share(grant: Any) -> dict[str, str]:
+    table = services.share_table_ensure(grant)
+    return {"name": share_name(grant), "id": str(table.share_id)}
+
+
+def _table(grant: Any) -> dict[str, str]:
+    table = services.share_table_ensure(grant)
+    return {
+        "name": table_name(grant),
+        "schema": SCHEMA_NAME,
+        "share": share_name(grant),
+        "shareId": str(table.share_id),
+        "id": str(table.table_id),
+    }
+
+
+def _listing(request: HttpRequest, items: list[Any], where: str) -> JsonResponse:
+    shown, following = selectors.page(items, where=where, params=request.GET)
+    body: dict[str, Any] = {"items": shown}
+    if following:
+        body["nextPageToken"] = following
+    return JsonResponse(body)
+
+
+@protocol(("GET",))
+def shares(request: HttpRequest, token: SharingToken) -> HttpResponse:
+    return _listing(request, [_share(g) for g in selectors.shares_of(token)], "shares")
+
+
+@protocol(("GET",))
+def share(request: HttpRequest, token: SharingToken, share: str) -> HttpResponse:
+    return JsonResponse({"share": _share(selectors.share_for(token, share))})
+
+
+@protocol(("GET",))
+def schemas(request: HttpRequest, token: SharingToken, share: str) -> HttpResponse:
+    grant = selectors.share_for(token, share)
+    items = [{"name": SCHEMA_NAME, "share": share_name(grant)}]
+    return _listing(request, items, f"schemas:{grant.pk}")
+
+
+@protocol(("GET",))
+def tables(request: HttpRequest, token: SharingToken, share: str, schema: str) -> HttpResponse:
+    grant = selectors.schema_for(token, share, schema)
+    return _listing(request, [_table(grant)], f"tables:{grant.pk}")
+
+
+@protocol(("GET",))
+def all_tables(request: HttpRequest, token: SharingToken, share: str) -> HttpResponse:
+    grant = selectors.share_for(token, share)
+    return _listing(request, [_table(grant)], f"all-tables:{grant.pk}")
+
+
+def _version_headers(response: HttpResponse, table: ShareTable) -> HttpResponse:
+    response["Delta-Table-Version"] = str(table.version)
+    # We answer in the "parquet" format whatever the client offers (PROTOCOL.md: the server
+    # says which one it used); the delta format would need a Delta log we do not keep.
+    response["Delta-Sharing-Capabilities"] = "responseformat=parquet"
+    return response
+
+
+@protocol(("GET", "HEAD"))
+def version(
+    request: HttpRequest, token: SharingToken, share: str, schema: str, table: str
+) -> HttpResponse:
+    _grant, shared = selectors.table_for(token, share, schema, table)
+    if request.GET.get("startingTimestamp"):
+        raise invalid("This table has one version; startingTimestamp is not supported.")
+    return _version_headers(HttpResponse(b""), shared)
+
+
+def _check_version(shared: ShareTable, asked: Any) -> None:
+    if asked is None:
+        return
+    try:
+        number = int(asked)
+    except (TypeError, ValueError):
+        raise invalid("version must be an integer.") from None
+    if number != shared.version:
+        raise invalid(f"This table has only version {shared.version}.")
+
+
+def _head_lines(shared: ShareTable) -> list[dict[str, Any]]:
+    fields = [
+        {"name": c["name"], "type": c["type"], "nullable": True, "metadata": {}}
+        for c in shared.schema
+    ]
+    return [
+        {"protocol": {"minReaderVersion": 1}},
+        {
+            "metaData": {
+                "id": str(shared.table_id),
+                "format": {"provider": "parquet"},
+                "schemaString": json.dumps({"type": "struct", "fields": fields}),
+                "partitionColumns": [],
+                "configuration": {},
+                "version": shared.version,
+                "size": shared.bytes,
+                "numFiles": shared.files.count(),
+            }
+        },
+    ]
+
+
+def _ndjson(lines: list[dict[str, Any]]) -> bytes:
+    return b"".join(json.dumps(line, separators=(",", ":")).encode() + b"\n" for line in lines)
+
+
+@protocol(("GET",))
+def metadata(
+    request: HttpRequest, token: SharingToken, share: str, schema: str, table: str
+) -> HttpResponse:
+    _grant, shared = selectors.table_for(token, share, schema, table)
+    response = HttpResponse(_ndjson(_head_lines(shared)), content_type=NDJSON)
+    return _version_headers(response, shared)
+
+
+def _query_body(request: HttpRequest) -> dict[str, Any]:
+    if not request.body:
+        return {}
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise invalid("The request body is not JSON.") from None
+    if not isinstance(body, dict):
+        raise invalid("The request body must be a JSON object.")
+    limit = body.get("limitHint")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+        raise invalid("limitHint must be a non-negative integer.")
+    hints = body.get("jsonPredicateHints")
+    if hints is not None:
+        if not isinstance(hints, str):
+            raise invalid("jsonPredicateHints must be a string holding JSON.")
+        try:
+            parsed = json.loads(hints)
+        except ValueError:
+            raise invalid("jsonPredicateHints is not valid JSON.") from None
+        if not isinstance(parsed, dict) or "op" not in parsed:
+            raise invalid("jsonPredicateHints must be a predicate object with an 'op'.")
+    predicate = body.get("predicateHints")
+    if predicate is not None and (
+        not isinstance(predicate, list) or not all(isinstance(p, str) for p in predicate)
+    ):
+        raise invalid("predicateHints must be a list of strings.")
+    if "timestamp" in body:
+        raise invalid("This table has one version; timestamp is not supported.")
+    if "startingVersion" in body or "endingVersion" in body:
+        raise invalid("Change data feed queries are not supported on /query.")
+    return body
+
+
+@protocol(("POST",))
+def query(
+    request: HttpRequest, token: SharingToken, share: str, schema: str, table: str
+) -> HttpResponse:
+    _grant, shared = selectors.table_for(token, share, schema, table)
+    body = _query_body(request)
+    _check_version(shared, body.get("version"))
+    recorded, files = services.query_files(
+        token=token, table=shared, limit_hint=body.get("limitHint")
+    )
+    base = settings.SHARING_BASE_URL or request.build_absolute_uri("/").rstrip("/")
+    lines = _head_lines(shared)
+    for f in files:
+        params, expires = services.file_url_params(f.file_id, token.pk, recorded.pk)
+        url = base.rstrip("/") + reverse("sharing-file", args=[f.file_id]) + "?" + urlencode(params)
+        lines.append(
+            {
+                "file": {
+                    "url": url,
+                    "id": f.file_id,
+                    "partitionValues": {},
+                    "size": f.size,
+                    "stats": services.stats_json(f),
+                    "version": shared.version,
+                    "expirationTimestamp": expires * 1000,
+                }
+            }
+        )
+    response = HttpResponse(_ndjson(lines), content_type=NDJSON)
+    return _version_headers(response, shared)
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """(start, end inclusive) of a single RFC 9110 byte range, or None for the whole file;
+    SharingError 416 for one that lies outside the file."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if not match or match.groups() == ("", ""):
+        # Several ranges, or a unit we do not serve: RFC 9110 lets us send the whole file.
+        return None
+    first, last = match.groups()
+    if first == "":
+        start, end = max(0, size - int(last)), size - 1
+    else:
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end:
+        raise SharingError(416, "INVALID_PARAMETER_VALUE", f"The file has {size} bytes.")
+    return start, end
+
+
+def _stream(object_id: Any, start: int, length: int, fetch: Any) -> Iterator[bytes]:
+    from storage.services import object_open
+
+    sent = 0
+    with object_open(object_id) as raw:
+        # Storage streams stripe by stripe and cannot seek: skip to the start (files are
+        # bounded by SHARING_FILE_BYTES, so this is at most one file's decryption).
+        skip = start
+        for piece in raw:
+            if skip >= len(piece):
+                skip -= len(piece)
+                continue
+            piece = piece[skip:]
+            skip = 0
+            piece = piece[: length - sent]
+            sent += len(piece)
+            yield bytes(piece)
+            if sent >= length:
+                break
+    services.fetch_count(fetch, sent)
+
+
+@protocol(("GET", "HEAD"), authenticate=False)
+def file(request: HttpRequest, file_id: str) -> HttpResponse:
+    access = services.file_fetch(file_id=file_id, params=request.GET.dict())
+    size = access.file.size
+    try:
+        span = _byte_range(request.headers.get("Range", ""), size)
+    except SharingError as exc:
+        response = error_response(exc)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    start, end = span if span else (0, size - 1)
+    length = end - start + 1 if size else 0
+    if request.method == "HEAD":
+        response = HttpResponse(b"", content_type="application/vnd.apache.parquet")
+        response["Content-Length"] = str(size)
+    else:
+        response = StreamingHttpResponse(
+            _stream(access.file.object_id, start, length, access.fetch),
+            content_type="application/vnd.apache.parquet",
+            status=206 if span else 200,
+        )
+        response["Content-Length"] = str(length)
+        if span:
+            response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@protocol(("GET",), authenticate=False)
+def root(request: HttpRequest) -> HttpResponse:
+    raise SharingError(404, "RESOURCE_DOES_NOT_EXIST", "Use the endpoints under /shares.")

@@ -1,0 +1,90 @@
+"""What a recipient sees: exactly its token's grant, as one share, one schema, one table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import signing
+
+from portal.models import Grant
+from sharing.models import ShareTable, SharingToken
+from sharing.services import SCHEMA_NAME, invalid, not_found, share_name, table_name
+
+_PAGE_SALT = "bizi.sharing.page"
+MAX_PAGE = 1000
+
+
+def shares_of(token: SharingToken) -> list[Grant]:
+    """The recipient's shares. A token is one person's for one grant, so this is that grant;
+    another grant of the same institution needs its own token (revoking one stops one)."""
+    return [token.grant]
+
+
+def share_for(token: SharingToken, name: str) -> Grant:
+    for grant in shares_of(token):
+        if share_name(grant).lower() == name.lower():
+            return grant
+    raise not_found(f"Share '{name}' does not exist or is not shared with you.")
+
+
+def schema_for(token: SharingToken, share: str, schema: str) -> Grant:
+    grant = share_for(token, share)
+    if schema.lower() != SCHEMA_NAME:
+        raise not_found(f"Schema '{schema}' does not exist in share '{share}'.")
+    return grant
+
+
+def table_for(token: SharingToken, share: str, schema: str, table: str) -> tuple[Grant, ShareTable]:
+    grant = schema_for(token, share, schema)
+    if table.lower() != table_name(grant):
+        raise not_found(f"Table '{table}' does not exist in '{share}.{schema}'.")
+    shared = ShareTable.objects.filter(grant=grant).first()
+    if shared is None or shared.state == ShareTable.State.PENDING:
+        # 503-like, but the protocol has no such code: say what is happening.
+        from sharing.services import SharingError
+
+        raise SharingError(
+            503, "TEMPORARILY_UNAVAILABLE", "This table's files are still being prepared."
+        )
+    if shared.state == ShareTable.State.FAILED:
+        from sharing.services import SharingError
+
+        raise SharingError(
+            500, "INTERNAL_ERROR", f"This table could not be prepared: {shared.error}"
+        )
+    return grant, shared
+
+
+def page(items: list[Any], *, where: str, params: Any) -> tuple[list[Any], str | None]:
+    """One page of `items` by `maxResults` and `pageToken` (PROTOCOL.md "List Shares").
+
+    The page token is a signed offset bound to the listing it came from, so a token cannot
+    be forged or replayed against another listing; a bad one is a 400.
+    """
+    raw = params.get("maxResults")
+    size = MAX_PAGE
+    if raw not in (None, ""):
+        try:
+            size = int(raw)
+        except ValueError:
+            raise invalid("maxResults must be a non-negative integer.") from None
+        if size < 0:
+            raise invalid("maxResults must be a non-negative integer.")
+        size = min(size, MAX_PAGE)
+    start = 0
+    token = params.get("pageToken")
+    if token:
+        try:
+            value = signing.loads(token, salt=_PAGE_SALT)
+        except signing.BadSignature:
+            raise invalid("pageToken is not one this server gave out.") from None
+        if (
+            not isinstance(value, dict)
+            or value.get("w") != where
+            or not isinstance(value.get("o"), int)
+        ):
+            raise invalid("pageToken belongs to another listing.")
+        start = value["o"]
+    end = start + size
+    following = signing.dumps({"w": where, "o": end}, salt=_PAGE_SALT) if end < len(items) else None
+    return items[start:end], following
