@@ -88,3 +88,20 @@ def page(items: list[Any], *, where: str, params: Any) -> tuple[list[Any], str |
     end = start + size
     following = signing.dumps({"w": where, "o": end}, salt=_PAGE_SALT) if end < len(items) else None
     return items[start:end], following
+
+
+def grant_sharing(*, user: Any, grant: Grant) -> dict[str, Any]:
+    """What the grant page shows a grantee about reading the grant through Delta Sharing."""
+    table = ShareTable.objects.filter(grant=grant).first()
+    return {
+        "state": table.state if table else ShareTable.State.PENDING,
+        "state_label": (table.get_state_display() if table else "Being prepared"),
+        "error": table.error if table else "",
+        "files": table.files.count() if table else 0,
+        "tokens": list(
+            SharingToken.objects.filter(grant=grant, user=user, revoked_at__isnull=True).order_by(
+                "-created_at"
+            )
+        ),
+        "url": f"{share_name(grant)}.{SCHEMA_NAME}.{table_name(grant)}",
+    }

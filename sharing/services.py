@@ -364,6 +364,12 @@ def grant_check(token: SharingToken) -> None:
     refusal = grant.refusal
     if refusal:
         raise forbidden(refusal)
+    dataset = grant.version.dataset
+    # A suspended or withdrawn listing freezes its grants (SPEC, moderation): read per request.
+    if dataset.status != dataset.Status.ACTIVE:
+        raise forbidden(
+            f"This listing is {dataset.get_status_display().lower()}; its data is not served."
+        )
     if not token.user.is_active or not can(token.user, Perm.GRANT_DOWNLOAD, grant):
         raise forbidden("This token's holder may not read this grant's data any more.")
 

@@ -293,3 +293,14 @@ def test_a_new_profile_replaces_the_old_token_and_expires_with_the_grant(cast, g
     assert second.digest != secret and secret not in second.digest
     profile = services.profile_json(token=second, secret=secret, endpoint="https://x/delta-sharing")
     assert profile["shareCredentialsVersion"] == 1 and profile["expirationTime"].endswith("Z")
+
+
+def test_a_suspended_listing_stops_the_next_request(cast, recipient):
+    from portal.catalog.services import dataset_suspend
+
+    grant, secret = recipient
+    assert _get("/shares", secret).status_code == 200
+    dataset_suspend(
+        user=cast.mo, dataset=grant.version.dataset, reason="Under review by the board."
+    )
+    _error(_get("/shares", secret), 403, "PERMISSION_DENIED")

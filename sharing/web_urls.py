@@ -1,0 +1,8 @@
+from django.urls import path
+
+from sharing import views
+
+urlpatterns = [
+    path("grants/<int:pk>/profile/", views.profile_download, name="sharing-profile"),
+    path("tokens/<int:pk>/revoke/", views.token_revoke, name="sharing-token-revoke"),
+]
