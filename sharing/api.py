@@ -158,7 +158,8 @@ def _head_lines(shared: ShareTable) -> list[dict[str, Any]]:
                 "format": {"provider": "parquet"},
                 "schemaString": json.dumps({"type": "struct", "fields": fields}),
                 "partitionColumns": [],
-                "configuration": {},
+                # The change data feed is on: a grant's view is one insert of all its rows.
+                "configuration": {"enableChangeDataFeed": "true"},
                 "version": shared.version,
                 "size": shared.bytes,
                 "numFiles": shared.files.count(),
@@ -237,6 +238,67 @@ def query(
                     "partitionValues": {},
                     "size": f.size,
                     "stats": services.stats_json(f),
+                    "version": shared.version,
+                    "expirationTimestamp": expires * 1000,
+                }
+            }
+        )
+    response = HttpResponse(_ndjson(lines), content_type=NDJSON)
+    return _version_headers(response, shared)
+
+
+def _version_param(request: HttpRequest, name: str) -> int | None:
+    raw = request.GET.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid(f"{name} must be a non-negative integer.") from None
+    if value < 0:
+        raise invalid(f"{name} must be a non-negative integer.")
+    return value
+
+
+@protocol(("GET",))
+def changes(
+    request: HttpRequest, token: SharingToken, share: str, schema: str, table: str
+) -> HttpResponse:
+    """The change data feed (PROTOCOL.md "Read Change Data Feed from a Table").
+
+    A grant's view is fixed when it is approved, so its table has one version, 1, in which
+    every row was inserted: the feed from 0 or 1 is one `add` per file, and empty after it.
+    """
+    _grant, shared = selectors.table_for(token, share, schema, table)
+    if request.GET.get("startingTimestamp") or request.GET.get("endingTimestamp"):
+        raise invalid("Give startingVersion (and endingVersion): timestamps are not supported.")
+    start = _version_param(request, "startingVersion")
+    end = _version_param(request, "endingVersion")
+    if start is None:
+        raise invalid("startingVersion is required.")
+    if start > shared.version:
+        raise invalid(f"startingVersion {start} is after the table's version {shared.version}.")
+    if end is not None and end < start:
+        raise invalid("endingVersion must not be before startingVersion.")
+    includes = start <= shared.version and (end is None or end >= shared.version)
+    recorded, files = services.query_files(
+        token=token, table=shared, limit_hint=None, changes=True, include=includes
+    )
+    base = settings.SHARING_BASE_URL or request.build_absolute_uri("/").rstrip("/")
+    lines = _head_lines(shared)
+    stamp = int(shared.ready_at.timestamp() * 1000) if shared.ready_at else 0
+    for f in files:
+        params, expires = services.file_url_params(f.file_id, token.pk, recorded.pk)
+        url = base.rstrip("/") + reverse("sharing-file", args=[f.file_id]) + "?" + urlencode(params)
+        lines.append(
+            {
+                "add": {
+                    "url": url,
+                    "id": f.file_id,
+                    "partitionValues": {},
+                    "size": f.size,
+                    "stats": services.stats_json(f),
+                    "timestamp": stamp,
                     "version": shared.version,
                     "expirationTimestamp": expires * 1000,
                 }

@@ -447,15 +447,21 @@ def fetch_count(fetch: FileFetch, size: int) -> None:
 
 
 def query_files(
-    *, token: SharingToken, table: ShareTable, limit_hint: int | None
+    *,
+    token: SharingToken,
+    table: ShareTable,
+    limit_hint: int | None,
+    changes: bool = False,
+    include: bool = True,
 ) -> tuple[ShareQuery, list[ShareFile]]:
     """The files a query offers, recorded with a `sharing.queried` ledger event.
 
     Hints only prune whole files, never add: with `limit_hint` the files up to the first
     that brings the rows to the hint. Predicate hints are accepted and not used (the
-    protocol lets a server return more than they match; the client filters).
+    protocol lets a server return more than they match; the client filters). `changes`
+    marks a change data feed request, `include` False one whose versions hold no change.
     """
-    files = list(table.files.order_by("index"))
+    files = list(table.files.order_by("index")) if include else []
     if limit_hint is not None:
         kept, rows = [], 0
         for f in files:
@@ -479,6 +485,7 @@ def query_files(
                 "version": grant.version.number,
                 "cid": grant.version.cid,
                 "table_version": table.version,
+                "request": "changes" if changes else "query",
                 "files": [f.file_id for f in files],
                 "bytes": query.bytes,
                 "rows": sum(f.rows for f in files),

@@ -14,5 +14,6 @@ urlpatterns = [
     path(f"{T}/version", api.version, name="sharing-version"),
     path(f"{T}/metadata", api.metadata, name="sharing-metadata"),
     path(f"{T}/query", api.query, name="sharing-query"),
+    path(f"{T}/changes", api.changes, name="sharing-changes"),
     path("files/<str:file_id>", api.file, name="sharing-file"),
 ]

@@ -217,3 +217,22 @@ def test_files_serve_head_and_ranges_and_each_fetch_is_recorded_once(
     query = ShareQuery.objects.get()
     assert query.files == grant.share_table.files.count()
     assert query.bytes == sum(f.size for f in grant.share_table.files.all())
+
+
+def test_the_change_data_feed_is_one_insert_of_the_view(cast, many_grant, profile, endpoint):
+    grant = many_grant()
+    url = _url(grant, profile(cast.dave.user, grant, endpoint))
+    changes = delta_sharing.load_table_changes_as_pandas(url, starting_version=0)
+    assert len(changes) == 80 and set(changes["_change_type"]) == {"insert"}
+    assert set(changes["_commit_version"]) == {1}
+    expected = _download(grant, cast.dave.user)
+    pd.testing.assert_frame_equal(
+        changes[VIEW.columns].sort_values("loan_id").reset_index(drop=True),
+        expected.sort_values("loan_id").reset_index(drop=True),
+        check_dtype=False,
+    )
+    after = delta_sharing.load_table_changes_as_pandas(url, starting_version=1, ending_version=1)
+    assert len(after) == 80
+    with pytest.raises(requests.HTTPError) as caught:
+        delta_sharing.load_table_changes_as_pandas(url, starting_version=5)
+    assert caught.value.response.json()["errorCode"] == "INVALID_PARAMETER_VALUE"

@@ -304,3 +304,28 @@ def test_a_suspended_listing_stops_the_next_request(cast, recipient):
         user=cast.mo, dataset=grant.version.dataset, reason="Under review by the board."
     )
     _error(_get("/shares", secret), 403, "PERMISSION_DENIED")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?startingVersion=-1",
+        "?startingVersion=x",
+        "?startingVersion=2",
+        "?startingVersion=1&endingVersion=0",
+        "?startingTimestamp=2024-01-01T00:00:00Z",
+    ],
+)
+def test_bad_change_feed_parameters_are_400s(recipient, query):
+    grant, secret = recipient
+    _error(_get(_table_path(grant) + "/changes" + query, secret), 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_a_change_feed_query_is_on_the_ledger_too(recipient):
+    grant, secret = recipient
+    response = _get(_table_path(grant) + "/changes?startingVersion=0", secret)
+    adds = [json.loads(line) for line in response.content.splitlines()[2:]]
+    assert [a["add"]["version"] for a in adds] == [1]
+    event = OutboxEvent.objects.filter(kind="sharing.queried").get()
+    assert json.loads(bytes(event.payload))["subject"]["request"] == "changes"
