@@ -222,8 +222,12 @@ def query(
     _grant, shared = selectors.table_for(token, share, schema, table)
     body = _query_body(request)
     _check_version(shared, body.get("version"))
+    hints = body.get("jsonPredicateHints")
     recorded, files = services.query_files(
-        token=token, table=shared, limit_hint=body.get("limitHint")
+        token=token,
+        table=shared,
+        limit_hint=body.get("limitHint"),
+        predicate=json.loads(hints) if hints else None,
     )
     base = settings.SHARING_BASE_URL or request.build_absolute_uri("/").rstrip("/")
     lines = _head_lines(shared)

@@ -453,15 +453,18 @@ def query_files(
     limit_hint: int | None,
     changes: bool = False,
     include: bool = True,
+    predicate: Any = None,
 ) -> tuple[ShareQuery, list[ShareFile]]:
     """The files a query offers, recorded with a `sharing.queried` ledger event.
 
-    Hints only prune whole files, never add: with `limit_hint` the files up to the first
-    that brings the rows to the hint. Predicate hints are accepted and not used (the
-    protocol lets a server return more than they match; the client filters). `changes`
+    Hints only prune whole files, never add: `predicate` (a parsed jsonPredicateHints)
+    drops the files whose statistics prove no row matches (`file_may_match`), then
+    `limit_hint` keeps the files up to the first that brings the rows to the hint. `changes`
     marks a change data feed request, `include` False one whose versions hold no change.
     """
     files = list(table.files.order_by("index")) if include else []
+    if predicate is not None:
+        files = [f for f in files if file_may_match(f.stats, predicate)]
     if limit_hint is not None:
         kept, rows = [], 0
         for f in files:
@@ -494,6 +497,58 @@ def query_files(
         )
         ShareQuery.objects.filter(pk=query.pk).update(ledger_event_id=event.pk)
     return query, files
+
+
+_ORDERED = {"int": int, "long": int, "date": str}
+_COMPARE = {
+    "equal": lambda lo, hi, v: lo <= v <= hi,
+    "lessThan": lambda lo, hi, v: lo < v,
+    "lessThanOrEqual": lambda lo, hi, v: lo <= v,
+    "greaterThan": lambda lo, hi, v: hi > v,
+    "greaterThanOrEqual": lambda lo, hi, v: hi >= v,
+}
+
+
+def file_may_match(stats: dict[str, Any], node: Any) -> bool:
+    """False only when a file's statistics prove no row of it satisfies the JSON predicate
+    (PROTOCOL.md "JSON predicates for Filtering"); anything unknown, odd or unsupported keeps
+    the file. So a hint can only drop whole files, never add one or touch a row: what
+    remains is a subset of the grant's own files, and the client filters the rows."""
+    if not isinstance(node, dict):
+        return True
+    op, children = node.get("op"), node.get("children")
+    if op == "and" and isinstance(children, list):
+        return all(file_may_match(stats, c) for c in children)
+    if op == "or" and isinstance(children, list) and children:
+        return any(file_may_match(stats, c) for c in children)
+    if op == "isNull" and isinstance(children, list) and len(children) == 1:
+        column = children[0]
+        if isinstance(column, dict) and column.get("op") == "column":
+            nulls = stats.get("nullCount", {}).get(column.get("name"))
+            return not (isinstance(nulls, int) and nulls == 0)
+        return True
+    if op in _COMPARE and isinstance(children, list) and len(children) == 2:
+        column, literal = children
+        if not (isinstance(column, dict) and isinstance(literal, dict)):
+            return True
+        if column.get("op") != "column" or literal.get("op") != "literal":
+            return True
+        kind = _ORDERED.get(literal.get("valueType", ""))
+        name = column.get("name")
+        lo, hi = stats.get("minValues", {}).get(name), stats.get("maxValues", {}).get(name)
+        if (
+            kind is None
+            or lo is None
+            or hi is None
+            or column.get("valueType") != literal.get("valueType")
+        ):
+            return True
+        try:
+            value = kind(literal.get("value"))
+            return bool(_COMPARE[op](kind(lo), kind(hi), value))
+        except (TypeError, ValueError):
+            return True
+    return True
 
 
 def stats_json(file: ShareFile) -> str:

@@ -107,6 +107,28 @@ def test_a_predicate_hint_never_widens_the_view(cast, many_grant, profile, endpo
     assert len(frame) <= 80
 
 
+def test_a_predicate_hint_prunes_whole_files_only(cast, many_grant, profile, endpoint):
+    grant = many_grant()
+    hint = json.dumps(
+        {
+            "op": "lessThanOrEqual",
+            "children": [
+                {"op": "column", "name": "loan_id", "valueType": "long"},
+                {"op": "literal", "value": "30", "valueType": "long"},
+            ],
+        }
+    )
+    frame = delta_sharing.load_as_pandas(
+        _url(grant, profile(cast.dave.user, grant, endpoint)), jsonPredicateHints=hint
+    )
+    query = ShareQuery.objects.latest("pk")
+    assert 0 < query.files < grant.share_table.files.count()  # fewer files offered
+    expected = _download(grant, cast.dave.user)
+    wanted = set(expected.loc[expected["loan_id"] <= 30, "loan_id"])
+    # Every matching row is there, and nothing outside the grant's own rows.
+    assert wanted <= set(frame["loan_id"]) <= set(expected["loan_id"])
+
+
 def test_list_all_tables_shows_exactly_the_recipients_share(cast, many_grant, profile, endpoint):
     grant = many_grant()
     other = many_grant(user=cast.carol.user)  # another grant of Beta: its own token needed

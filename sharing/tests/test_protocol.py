@@ -329,3 +329,81 @@ def test_a_change_feed_query_is_on_the_ledger_too(recipient):
     assert [a["add"]["version"] for a in adds] == [1]
     event = OutboxEvent.objects.filter(kind="sharing.queried").get()
     assert json.loads(bytes(event.payload))["subject"]["request"] == "changes"
+
+
+def _cmp(op: str, name: str, value: str, kind: str = "long") -> dict:
+    return {
+        "op": op,
+        "children": [
+            {"op": "column", "name": name, "valueType": kind},
+            {"op": "literal", "value": value, "valueType": kind},
+        ],
+    }
+
+
+STATS = {
+    "numRecords": 10,
+    "minValues": {"loan_id": 10, "opened": "2024-01-01"},
+    "maxValues": {"loan_id": 20, "opened": "2024-03-31"},
+    "nullCount": {"loan_id": 0, "region": 2},
+}
+
+
+@pytest.mark.parametrize(
+    ("predicate", "kept"),
+    [
+        (_cmp("equal", "loan_id", "15"), True),
+        (_cmp("equal", "loan_id", "21"), False),
+        (_cmp("lessThan", "loan_id", "10"), False),
+        (_cmp("lessThanOrEqual", "loan_id", "10"), True),
+        (_cmp("greaterThan", "loan_id", "20"), False),
+        (_cmp("greaterThanOrEqual", "loan_id", "20"), True),
+        (_cmp("greaterThan", "opened", "2024-04-01", "date"), False),
+        (_cmp("lessThan", "opened", "2024-02-01", "date"), True),
+        (
+            {
+                "op": "and",
+                "children": [_cmp("equal", "loan_id", "15"), _cmp("equal", "loan_id", "30")],
+            },
+            False,
+        ),
+        (
+            {
+                "op": "or",
+                "children": [_cmp("equal", "loan_id", "1"), _cmp("equal", "loan_id", "15")],
+            },
+            True,
+        ),
+        ({"op": "not", "children": [_cmp("equal", "loan_id", "15")]}, True),  # not pruned on
+        (
+            {
+                "op": "isNull",
+                "children": [{"op": "column", "name": "loan_id", "valueType": "long"}],
+            },
+            False,
+        ),
+        (
+            {
+                "op": "isNull",
+                "children": [{"op": "column", "name": "region", "valueType": "string"}],
+            },
+            True,
+        ),
+        (_cmp("equal", "region", "north", "string"), True),  # no statistics: kept
+        (_cmp("equal", "loan_id", "fifteen"), True),  # not a number: kept
+        (
+            _cmp("equal", "loan_id", "15", "int")
+            | {
+                "children": [
+                    {"op": "column", "name": "loan_id", "valueType": "string"},
+                    {"op": "literal", "value": "99", "valueType": "long"},
+                ]
+            },
+            True,
+        ),
+        ({"op": "someFutureOp", "children": []}, True),
+        ({"op": "and"}, True),
+    ],
+)
+def test_predicate_hints_only_drop_files_their_statistics_rule_out(predicate, kept):
+    assert services.file_may_match(STATS, predicate) is kept
