@@ -105,3 +105,50 @@ def grant_sharing(*, user: Any, grant: Grant) -> dict[str, Any]:
         ),
         "url": f"{share_name(grant)}.{SCHEMA_NAME}.{table_name(grant)}",
     }
+
+
+def usage_per_week(*, period: Any, institution: Any) -> list[dict[str, Any]]:
+    """Delta Sharing use per week for the usage dashboard: queries, files and bytes they
+    offered, and file fetches with the bytes sent. Two grouped queries; `institution` means
+    grants to or from it, as the dashboard's access figures do."""
+    from django.db.models import Count, Q, Sum
+
+    from portal.dashboards.stats import WeekStart
+    from sharing.models import FileFetch, ShareQuery
+
+    def scoped(prefix: str) -> Q:
+        if institution is None:
+            return Q()
+        return Q(**{f"{prefix}grant__institution": institution}) | Q(
+            **{f"{prefix}grant__version__dataset__institution": institution}
+        )
+
+    weeks: dict[Any, dict[str, Any]] = {}
+
+    def row(week: Any) -> dict[str, Any]:
+        return weeks.setdefault(
+            week,
+            {"week": week, "queries": 0, "files": 0, "offered": 0, "fetches": 0, "sent": 0},
+        )
+
+    queries = (
+        ShareQuery.objects.filter(period.q("created_at"), scoped("table__"))
+        .annotate(week=WeekStart("created_at"))
+        .values("week")
+        .annotate(n=Count("pk"), files=Sum("files"), offered=Sum("bytes"))
+        .order_by()
+    )
+    for q in queries:
+        r = row(q["week"])
+        r["queries"], r["files"], r["offered"] = q["n"], q["files"] or 0, q["offered"] or 0
+    fetches = (
+        FileFetch.objects.filter(period.q("first_at"), scoped("query__table__"))
+        .annotate(week=WeekStart("first_at"))
+        .values("week")
+        .annotate(n=Count("pk"), sent=Sum("bytes"))
+        .order_by()
+    )
+    for f in fetches:
+        r = row(f["week"])
+        r["fetches"], r["sent"] = f["n"], f["sent"] or 0
+    return sorted(weeks.values(), key=lambda r: r["week"])
