@@ -58,11 +58,6 @@ def protocol(methods: tuple[str, ...], *, authenticate: bool = True) -> Callable
     return decorate
 
 
-def _endpoint(request: HttpRequest) -> str:
-    base = settings.SHARING_BASE_URL or request.build_absolute_uri("/").rstrip("/")
-    return base.rstrip("/") + reverse("sharing-root").rstrip("/")
-
-
 def _share(grant: Any) -> dict[str, str]:
     table = services.share_table_ensure(grant)
     return {"name": share_name(grant), "id": str(table.share_id)}
