@@ -365,6 +365,8 @@ SHARING_FILE_BYTES = env.int("SHARING_FILE_BYTES", default=128 * 1024 * 1024)
 SHARING_URL_SECONDS = env.int("SHARING_URL_SECONDS", default=300)
 # A recipient token's life, capped by its grant's.
 SHARING_TOKEN_DAYS = env.int("SHARING_TOKEN_DAYS", default=90)
+# The longest life of a bearer token an OAuth client obtains at the token endpoint.
+SHARING_OAUTH_TOKEN_SECONDS = env.int("SHARING_OAUTH_TOKEN_SECONDS", default=3600)
 # How often beat queues the share files still missing.
 SHARING_SWEEP_SECONDS = env.int("SHARING_SWEEP_SECONDS", default=300)
 # The protocol's base URL in profiles and file URLs; empty: PORTAL_BASE_URL.

@@ -381,6 +381,45 @@ def file(request: HttpRequest, file_id: str) -> HttpResponse:
     return response
 
 
+@csrf_exempt
+def oauth_token(request: HttpRequest) -> HttpResponse:
+    """The token endpoint of RFC 6749 §4.4: client credentials in HTTP Basic (§2.3.1) or in
+    the form body, grant_type=client_credentials; errors in §5.2's shape."""
+    import base64
+    import binascii
+
+    try:
+        if request.method != "POST":
+            raise services.OAuthError(405, "invalid_request", "POST the token request.")
+        client_id = request.POST.get("client_id", "")
+        secret = request.POST.get("client_secret", "")
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                client_id, _, secret = (
+                    base64.b64decode(value, validate=True).decode().partition(":")
+                )
+            except (binascii.Error, UnicodeDecodeError):
+                raise services.OAuthError(
+                    401, "invalid_client", "The Basic credentials are not base64 of id:secret."
+                ) from None
+        if not client_id or not secret:
+            raise services.OAuthError(400, "invalid_request", "Send the client's id and secret.")
+        token, seconds = services.oauth_token_issue(
+            client_id=client_id, secret=secret, grant_type=request.POST.get("grant_type", "")
+        )
+    except services.OAuthError as exc:
+        response = JsonResponse(
+            {"error": exc.error, "error_description": exc.description}, status=exc.status
+        )
+        if exc.status == 401:
+            response["WWW-Authenticate"] = 'Basic realm="delta-sharing"'
+        return response
+    response = JsonResponse({"access_token": token, "token_type": "Bearer", "expires_in": seconds})
+    response["Cache-Control"] = "no-store"  # RFC 6749 §5.1
+    return response
+
+
 @protocol(("GET",), authenticate=False)
 def root(request: HttpRequest) -> HttpResponse:
     raise SharingError(404, "RESOURCE_DOES_NOT_EXIST", "Use the endpoints under /shares.")

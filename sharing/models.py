@@ -64,6 +64,32 @@ class ShareFile(models.Model):
         return f"{self.file_id} ({self.size} bytes)"
 
 
+class OAuthClient(models.Model):
+    """OAuth 2.0 client credentials (RFC 6749 §4.4) for one person and grant: a profile of
+    shareCredentialsVersion 2 holds them, and the client trades them for short-lived bearer
+    tokens at the token endpoint. Only the secret's SHA-256 is kept."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sharing_clients"
+    )
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="sharing_clients")
+    client_id = models.CharField(max_length=40, unique=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"OAuth client {self.client_id} (grant #{self.grant_id})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
 class SharingToken(models.Model):
     """A recipient's bearer token for one grant's share. Only the SHA-256 of the secret is kept
     (as for `portal.ApiToken`: 256 bits of entropy, so an unsalted digest is as strong)."""
@@ -72,6 +98,10 @@ class SharingToken(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sharing_tokens"
     )
     grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="sharing_tokens")
+    # Set for an access token an OAuth client obtained; revoking the client ends them too.
+    client = models.ForeignKey(
+        OAuthClient, null=True, blank=True, on_delete=models.PROTECT, related_name="tokens"
+    )
     prefix = models.CharField(max_length=12)
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -7,7 +7,7 @@ from typing import Any
 from django.core import signing
 
 from portal.models import Grant
-from sharing.models import ShareTable, SharingToken
+from sharing.models import OAuthClient, ShareTable, SharingToken
 from sharing.services import SCHEMA_NAME, invalid, not_found, share_name, table_name
 
 _PAGE_SALT = "bizi.sharing.page"
@@ -99,7 +99,12 @@ def grant_sharing(*, user: Any, grant: Grant) -> dict[str, Any]:
         "error": table.error if table else "",
         "files": table.files.count() if table else 0,
         "tokens": list(
-            SharingToken.objects.filter(grant=grant, user=user, revoked_at__isnull=True).order_by(
+            SharingToken.objects.filter(
+                grant=grant, user=user, client__isnull=True, revoked_at__isnull=True
+            ).order_by("-created_at")
+        ),
+        "clients": list(
+            OAuthClient.objects.filter(grant=grant, user=user, revoked_at__isnull=True).order_by(
                 "-created_at"
             )
         ),

@@ -29,7 +29,14 @@ from portal.access.selectors import request_scope
 from portal.errors import DomainError
 from portal.models import Grant
 from portal.permissions import Perm, can, require
-from sharing.models import FileFetch, ShareFile, ShareQuery, ShareTable, SharingToken
+from sharing.models import (
+    FileFetch,
+    OAuthClient,
+    ShareFile,
+    ShareQuery,
+    ShareTable,
+    SharingToken,
+)
 
 log = logging.getLogger(__name__)
 
@@ -297,9 +304,9 @@ def sharing_token_create(*, user: AbstractBaseUser, grant: Grant) -> tuple[Shari
     expires = min(grant.expires_at, now + timedelta(days=settings.SHARING_TOKEN_DAYS))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
-        SharingToken.objects.filter(user=user, grant=grant, revoked_at__isnull=True).update(
-            revoked_at=now
-        )
+        SharingToken.objects.filter(
+            user=user, grant=grant, client__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=now)
         token = SharingToken.objects.create(
             user=user,
             grant=grant,
@@ -320,6 +327,99 @@ def sharing_token_revoke(*, user: AbstractBaseUser, token: SharingToken) -> Shar
     )
     token.refresh_from_db()
     return token
+
+
+CLIENT_PREFIX = "bizioc_"
+
+
+def oauth_client_create(*, user: AbstractBaseUser, grant: Grant) -> tuple[OAuthClient, str]:
+    """New OAuth client credentials for `user` on `grant`, and the secret (shown once).
+
+    One client per person and grant: the previous one, and the tokens it obtained, stop.
+    """
+    require(user, Perm.GRANT_DOWNLOAD, grant)
+    refusal = grant.refusal
+    if refusal:
+        raise DomainError(refusal, code="conflict")
+    now = timezone.now()
+    secret = CLIENT_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        old = OAuthClient.objects.filter(user=user, grant=grant, revoked_at__isnull=True)
+        SharingToken.objects.filter(client__in=old, revoked_at__isnull=True).update(revoked_at=now)
+        old.update(revoked_at=now)
+        client = OAuthClient.objects.create(
+            user=user,
+            grant=grant,
+            client_id="bizi-" + secrets.token_hex(12),
+            digest=token_digest(secret),
+            created_at=now,
+            expires_at=min(grant.expires_at, now + timedelta(days=settings.SHARING_TOKEN_DAYS)),
+        )
+    return client, secret
+
+
+def oauth_client_revoke(*, user: AbstractBaseUser, client: OAuthClient) -> None:
+    if client.user_id != user.pk:
+        raise DomainError("Only the client's owner can revoke it.", code="forbidden")
+    now = timezone.now()
+    with transaction.atomic():
+        OAuthClient.objects.filter(pk=client.pk, revoked_at__isnull=True).update(revoked_at=now)
+        SharingToken.objects.filter(client=client, revoked_at__isnull=True).update(revoked_at=now)
+
+
+class OAuthError(Exception):
+    """An RFC 6749 §5.2 error response: {"error", "error_description"}."""
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(description)
+        self.status, self.error, self.description = status, error, description
+
+
+def oauth_token_issue(*, client_id: str, secret: str, grant_type: str) -> tuple[str, int]:
+    """The client credentials grant (RFC 6749 §4.4): a bearer token good for
+    SHARING_OAUTH_TOKEN_SECONDS at most (and never past the client or the grant), and its
+    lifetime in seconds."""
+    if grant_type != "client_credentials":
+        raise OAuthError(400, "unsupported_grant_type", "Only client_credentials is supported.")
+    client = (
+        OAuthClient.objects.select_related("grant", "user")
+        .filter(client_id=client_id, digest=token_digest(secret))
+        .first()
+    )
+    if client is None or not client.is_active:
+        raise OAuthError(401, "invalid_client", "Unknown, revoked or expired client credentials.")
+    grant = client.grant
+    if grant.refusal or not can(client.user, Perm.GRANT_DOWNLOAD, grant):
+        raise OAuthError(401, "invalid_client", grant.refusal or "This client may not read now.")
+    now = timezone.now()
+    expires = min(
+        client.expires_at,
+        grant.expires_at,
+        now + timedelta(seconds=settings.SHARING_OAUTH_TOKEN_SECONDS),
+    )
+    token_secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    SharingToken.objects.create(
+        user=client.user,
+        grant=grant,
+        client=client,
+        prefix=token_secret[:12],
+        digest=token_digest(token_secret),
+        created_at=now,
+        expires_at=expires,
+    )
+    return token_secret, max(0, int((expires - now).total_seconds()))
+
+
+def oauth_profile_json(*, client: OAuthClient, secret: str, endpoint: str) -> dict[str, Any]:
+    """A profile of shareCredentialsVersion 2, type oauth_client_credentials."""
+    return {
+        "shareCredentialsVersion": 2,
+        "type": "oauth_client_credentials",
+        "endpoint": endpoint,
+        "tokenEndpoint": endpoint + "/oauth/token",
+        "clientId": client.client_id,
+        "clientSecret": secret,
+    }
 
 
 def profile_json(*, token: SharingToken, secret: str, endpoint: str) -> dict[str, Any]:

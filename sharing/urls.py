@@ -16,4 +16,5 @@ urlpatterns = [
     path(f"{T}/query", api.query, name="sharing-query"),
     path(f"{T}/changes", api.changes, name="sharing-changes"),
     path("files/<str:file_id>", api.file, name="sharing-file"),
+    path("oauth/token", api.oauth_token, name="sharing-oauth-token"),
 ]
