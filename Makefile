@@ -9,10 +9,13 @@ ONLY ?=
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-client.txt requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check \
 		-r requirements-dev.txt -c requirements.lock
+	# --no-deps: the client's caps on pyarrow and requests would downgrade the portal's pins.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps \
+		-r requirements-client.txt
 	touch $@
 
 install: $(VENV)/.installed ## Create the virtual environment and install the pinned packages

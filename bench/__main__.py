@@ -9,6 +9,7 @@ GROUPS = {
     "ledger": "bench.ledger",
     "catalog": "bench.catalog",
     "access": "bench.access",
+    "sharing": "bench.sharing",
     "storage": "bench.storage_suite",  # storage-codec, then storage-io
     "storage-codec": "bench.storage_codec",
     "storage-io": "bench.storage_io",
@@ -17,7 +18,7 @@ GROUPS = {
 }
 
 # What `make bench` runs; the finer groups above are for running one part alone.
-DEFAULT = ["web", "ledger", "storage", "catalog", "access", "survey", "dashboards"]
+DEFAULT = ["web", "ledger", "storage", "catalog", "access", "sharing", "survey", "dashboards"]
 
 
 def main(argv: list[str]) -> int:

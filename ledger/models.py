@@ -26,6 +26,7 @@ class EventKind(models.TextChoices):
     ACCESS_REVOKED = "access.revoked"
     ACCESS_EXPIRED = "access.expired"
     DATA_DOWNLOADED = "data.downloaded"
+    SHARING_QUERIED = "sharing.queried"
 
 
 class OutboxEvent(models.Model):

@@ -52,6 +52,11 @@ def _setup_periodic_tasks(sender: Celery, **kwargs: object) -> None:
         name="catalog: queue the Arrow copies still missing",
     )
     sender.add_periodic_task(
+        float(settings.SHARING_SWEEP_SECONDS),
+        sender.signature("sharing.tasks.sweep_share_files"),
+        name="sharing: queue the share files still missing",
+    )
+    sender.add_periodic_task(
         float(settings.DASHBOARD_SNAPSHOT_SECONDS),
         sender.signature("portal.dashboards.tasks.rebuild_snapshots"),
         name="dashboards: rebuild the unfiltered views' snapshots",

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "ledger",
     "storage",
     "surveys",
+    "sharing",
 ]
 
 MIDDLEWARE = [
@@ -417,6 +418,20 @@ ACCESS_EXPIRE_SECONDS = env.float("ACCESS_EXPIRE_SECONDS", default=60.0)
 ACCESS_DOWNLOAD_BLOCK_BYTES = env.int("ACCESS_DOWNLOAD_BLOCK_BYTES", default=2 * 1024 * 1024)
 # Hex characters kept of a pseudonym (HMAC-SHA-256 under the grant's key).
 ACCESS_PSEUDONYM_CHARS = env.int("ACCESS_PSEUDONYM_CHARS", default=16)
+
+# --- Delta Sharing (sharing/) ---------------------------------------------------------------
+# A share's Parquet files hold at most about this many bytes each, so clients fetch in parallel.
+SHARING_FILE_BYTES = env.int("SHARING_FILE_BYTES", default=128 * 1024 * 1024)
+# How long a signed file URL a query hands out stays good.
+SHARING_URL_SECONDS = env.int("SHARING_URL_SECONDS", default=300)
+# A recipient token's life, capped by its grant's.
+SHARING_TOKEN_DAYS = env.int("SHARING_TOKEN_DAYS", default=90)
+# The longest life of a bearer token an OAuth client obtains at the token endpoint.
+SHARING_OAUTH_TOKEN_SECONDS = env.int("SHARING_OAUTH_TOKEN_SECONDS", default=3600)
+# How often beat queues the share files still missing.
+SHARING_SWEEP_SECONDS = env.int("SHARING_SWEEP_SECONDS", default=300)
+# The protocol's base URL in profiles and file URLs; empty: PORTAL_BASE_URL.
+SHARING_BASE_URL = env.str("SHARING_BASE_URL", default="") or PORTAL_BASE_URL
 
 # --- Dashboards ---
 # How often beat rebuilds the shared snapshot of each dashboard's unfiltered view; pages ignore

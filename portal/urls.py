@@ -26,6 +26,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("portal.api.urls")),
+    path("delta-sharing/", include("sharing.urls")),
+    path("sharing/", include("sharing.web_urls")),
     path(
         "api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api-schema"
     ),

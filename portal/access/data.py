@@ -563,6 +563,45 @@ def view_pieces(
     them. Closing the iterator early (a client that went away) cancels the pieces not yet
     started; the ones running finish on their own."""
     plan = ViewPlan(view, fmt)
+    yield from _pieces(plan, stream, block_size=block_size, threads=threads, arrow=arrow)
+
+
+def view_tables(
+    stream: Any,
+    view: View,
+    *,
+    block_size: int,
+    threads: int = DEFAULT_THREADS,
+    arrow: bool = False,
+) -> Iterator[pa.Table]:
+    """The view's rows as shaped (filtered, projected, masked) Arrow tables, in file order:
+    the same path as `view_pieces` stops before encoding, for callers that write their own
+    files (the Delta Sharing tables, which cut the view into Parquet files of bounded size)."""
+    plan = ViewPlan(view, "parquet")
+    yield from _results(plan, stream, block_size=block_size, threads=threads, arrow=arrow)
+
+
+def _results(
+    plan: ViewPlan, stream: Any, *, block_size: int, threads: int, arrow: bool
+) -> Iterator[pa.Table]:
+    """The shaped tables of a Parquet plan (`_pieces` with the writer left to the caller)."""
+    for piece, _rows in _pieces(
+        plan, stream, block_size=block_size, threads=threads, arrow=arrow, raw=True
+    ):
+        assert isinstance(piece, pa.Table)
+        yield piece
+
+
+def _pieces(
+    plan: ViewPlan,
+    stream: Any,
+    *,
+    block_size: int,
+    threads: int,
+    arrow: bool,
+    raw: bool = False,
+) -> Iterator[Any]:
+    view, fmt = plan.view, plan.fmt
     if fmt == "csv":
         # The header goes out before the first block is read: the client sees bytes at once.
         names = [safe_name(c) if view.csv_safe else c for c in view.columns]
@@ -575,7 +614,7 @@ def view_pieces(
         piece, rows = result
         if piece is None:
             return
-        if isinstance(piece, bytes):
+        if isinstance(piece, bytes) or raw:
             yield piece, rows
             return
         if writer is None:
@@ -622,7 +661,7 @@ def view_pieces(
             yield from done()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    if fmt == "parquet":
+    if fmt == "parquet" and not raw:
         if writer is None:
             empty = pa.schema([pa.field(c, pa.string()) for c in view.columns])
             writer = _parquet_writer(sink, empty)

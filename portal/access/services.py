@@ -409,6 +409,10 @@ def access_request_approve(
         # Its receipt (a tlog-proof of this entry) is found through the event.
         Grant.objects.filter(pk=grant.pk).update(ledger_event_id=event.pk)
         grant.ledger_event_id = event.pk
+        from sharing.services import queue_share_files
+
+        # Its Delta Sharing files, made by a worker after the commit (beat re-sends).
+        queue_share_files(grant)
         notify(
             [request.requested_by],
             f"Your request #{request.pk} for “{request.dataset.title}” was approved "

@@ -233,6 +233,10 @@ def grants(request: HttpRequest) -> HttpResponse:
         grant.may_revoke = grant.state == "active" and can(  # type: ignore[attr-defined]
             request.user, Perm.GRANT_REVOKE, grant
         )
+        if grant.may_download:  # type: ignore[attr-defined]
+            from sharing.selectors import grant_sharing
+
+            grant.sharing = grant_sharing(user=request.user, grant=grant)  # type: ignore[attr-defined]
     return render(request, "access/grants.html", {"page": page})
 
 

@@ -416,10 +416,17 @@ def access_figures(
         "per_dataset": downloads_per_dataset(period, institution),
         "per_institution": per_institution,
         "per_week": per_week,
+        "sharing": _sharing_per_week(period, institution),
         # Every grantee is in per_institution, so its sums are the totals.
         "downloads": sum(r["downloads"] for r in per_institution),
         "bytes": sum(r["bytes"] for r in per_institution),
     }
+
+
+def _sharing_per_week(period: Period, institution: Institution | None) -> list[dict]:
+    from sharing.selectors import usage_per_week
+
+    return usage_per_week(period=period, institution=institution)
 
 
 def usage_payload(period: Period, institution: Institution | None) -> dict[str, Any]:

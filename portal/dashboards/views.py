@@ -230,6 +230,8 @@ def _access_tables(access: dict[str, Any]) -> list[Table]:
         access["per_week"],
     )
     dataset_labels = [f"{r['title']} ({r['owner']})" for r in per_dataset]
+    # Snapshots written before sharing existed have no such figure: none until the next.
+    sharing = access.get("sharing", [])
     return [
         Table(
             name="requests",
@@ -342,6 +344,37 @@ def _access_tables(access: dict[str, Any]) -> list[Table]:
             numeric={1, 2, 3},
             note="Finished downloads only: a stream the client abandoned delivered an unknown "
             "part of its view and is not counted.",
+        ),
+        Table(
+            name="sharing",
+            title="Delta Sharing per week",
+            columns=[
+                "Week starting",
+                "Queries",
+                "Files offered",
+                "Bytes offered",
+                "Files fetched",
+                "Bytes sent",
+            ],
+            rows=[
+                [
+                    r["week"].isoformat(),
+                    r["queries"],
+                    r["files"],
+                    r["offered"],
+                    r["fetches"],
+                    r["sent"],
+                ]
+                for r in sharing
+            ],
+            chart=charts.bars(
+                [r["week"].isoformat() for r in sharing],
+                [r["sent"] for r in sharing],
+                y_title="Bytes sent",
+            ),
+            numeric={1, 2, 3, 4, 5},
+            note="Files fetched counts each file once per query, however many range requests "
+            "read it; bytes sent counts every byte of them.",
         ),
     ]
 

@@ -1,0 +1,31 @@
+"""Sharing fixtures: the access fixtures (Acme's listing, Beta's grant) and profile files."""
+
+import json
+
+import pytest
+
+# The access fixtures, imported so pytest finds them here too.
+from portal.tests.access.conftest import ask, granted, listing  # noqa: F401
+from sharing import services
+
+# 240 loans: enough rows for several Parquet files once the file size is set small.
+MANY = b"loan_id,amount,opened,defaulted,region,customer\n" + b"".join(
+    f"{i},{i * 10}.50,2024-{1 + i % 12:02d}-{1 + i % 28:02d},{'true' if i % 3 else 'false'},"
+    f"{('north', 'south', 'east')[i % 3]},Person {i % 17}\n".encode()
+    for i in range(1, 241)
+)
+
+
+@pytest.fixture
+def profile(tmp_path):  # type: ignore[no-untyped-def]
+    """Write a profile file for `user` on `grant` against `endpoint`; returns its path."""
+
+    def make(user, grant, endpoint: str) -> str:  # type: ignore[no-untyped-def]
+        token, secret = services.sharing_token_create(user=user, grant=grant)
+        path = tmp_path / f"grant{grant.pk}-{user.username}-{token.pk}.share"
+        path.write_text(
+            json.dumps(services.profile_json(token=token, secret=secret, endpoint=endpoint))
+        )
+        return str(path)
+
+    return make
