@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('portal', '0013_ledger_event_of_grants_and_downloads'),
+        ('portal', '0015_ledger_event_of_grants_and_downloads'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

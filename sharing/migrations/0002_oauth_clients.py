@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0013_ledger_event_of_grants_and_downloads'),
+        ('portal', '0015_ledger_event_of_grants_and_downloads'),
         ('sharing', '0001_share_tables_tokens_queries'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
