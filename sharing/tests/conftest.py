@@ -29,3 +29,20 @@ def profile(tmp_path):  # type: ignore[no-untyped-def]
         return str(path)
 
     return make
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_lingering_sessions(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """The delta_sharing client keeps its HTTP sessions open (keep-alive), and with them live
+    server threads whose PostgreSQL connections outlast the tests; end them before the test
+    database is dropped (this teardown runs before django_db_setup's)."""
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
