@@ -136,9 +136,10 @@ def child_download(grant_id: int, size: int, fmt: str) -> None:
     )
 
 
-def _child(env: dict, call: str) -> dict:
+def child(env: dict, call: str, imports: str = "from bench.access import *") -> dict:
+    """Run `call` in a fresh process (its own settings and database); its last line's JSON."""
     out = subprocess.run(
-        [sys.executable, "-c", f"from bench.access import *; {call}"],
+        [sys.executable, "-c", f"{imports}; {call}"],
         cwd=ROOT,
         env=env,
         check=True,
@@ -148,25 +149,32 @@ def _child(env: dict, call: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def main() -> None:
-    var_dir = Path(tempfile.mkdtemp(prefix="bizi-bench-access-"))
+def granted_demo(var_dir: Path, size_mib: int) -> tuple[dict, dict]:
+    """A scratch demo under `var_dir` with a generated loans CSV of `size_mib` published and
+    granted (child_prepare); returns the children's environment and what was made."""
     env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="portal.settings")
     env.pop("DATABASE_URL", None)
+    for command in (["migrate", "-v0"], ["load_demo", "--quiet"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    path = var_dir / "loans.csv"
+    _make_csv(path, size_mib)
+    made = child(env, f"child_prepare({str(path)!r})")
+    path.unlink()
+    return env, made
+
+
+def main() -> None:
+    var_dir = Path(tempfile.mkdtemp(prefix="bizi-bench-access-"))
     try:
-        for command in (["migrate", "-v0"], ["load_demo", "--quiet"]):
-            subprocess.run(
-                [sys.executable, "manage.py", *command],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-        path = var_dir / "loans.csv"
-        _make_csv(path, SIZE_MIB)
-        made = _child(env, f"child_prepare({str(path)!r})")
-        path.unlink()
-        plain = _child(env, f"child_open({made['object']!r}, {made['size']})")
-        view = _child(env, f"child_download({made['grant']}, {made['size']}, {FORMAT!r})")
+        env, made = granted_demo(var_dir, SIZE_MIB)
+        plain = child(env, f"child_open({made['object']!r}, {made['size']})")
+        view = child(env, f"child_download({made['grant']}, {made['size']}, {FORMAT!r})")
         print(
             f"access.download size={SIZE_MIB}MiB format={FORMAT} columns=4/8 filter+mask: "
             f"{view['mib_s']:.0f} MiB/s, first byte {view['ttfb_ms']:.0f} ms, "

@@ -15,13 +15,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.catalog import MiB, _make_csv, _peak_rss_mib
+from bench.access import child, granted_demo
+from bench.catalog import MiB, _peak_rss_mib
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE_MIB = int(os.environ.get("BENCH_SHARING_MIB", "256"))
@@ -89,34 +88,13 @@ def child_serve(grant_id: int) -> None:
 
 
 def _child(env: dict, call: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", f"from bench.sharing import *; from bench.access import *; {call}"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return child(env, call, "from bench.sharing import *; from bench.access import *")
 
 
 def main() -> None:
     var_dir = Path(tempfile.mkdtemp(prefix="bizi-bench-sharing-"))
-    env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="portal.settings")
-    env.pop("DATABASE_URL", None)
     try:
-        for command in (["migrate", "-v0"], ["load_demo", "--quiet"]):
-            subprocess.run(
-                [sys.executable, "manage.py", *command],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-        path = var_dir / "loans.csv"
-        _make_csv(path, SIZE_MIB)
-        made = _child(env, f"child_prepare({str(path)!r})")
-        path.unlink()
+        env, made = granted_demo(var_dir, SIZE_MIB)
         files = _child(env, f"child_make({made['grant']}, {made['size']})")
         served = _child(env, f"child_serve({made['grant']})")
         print(
