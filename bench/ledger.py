@@ -106,10 +106,10 @@ def _tile_figures(size: int, engine: str) -> None:
     beside the inclusion-proof endpoint served the same way; then a full static export."""
     from django.test import Client
 
+    from consortium.models import ConsortiumRole
     from ledger import tiles
     from ledger.services import seal_block_if_due
     from ledger.tile_export import export_tiles
-    from portal.models import ConsortiumRole
     from portal.tests.factories import ConsortiumRoleFactory, UserFactory
 
     seal_block_if_due(force=True)

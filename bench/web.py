@@ -52,7 +52,7 @@ def _credentials() -> tuple[str, str]:
     )
     from django.contrib.sessions.backends.db import SessionStore
 
-    from portal.services import api_token_issue
+    from consortium.services import api_token_issue
 
     user = get_user_model().objects.get(username="nina")
     session = SessionStore()
@@ -89,7 +89,7 @@ def _queries_per_page(path: str, *, username: str = "", token: str = "") -> tupl
 def _add_members(n: int) -> None:
     from django.contrib.auth import get_user_model
 
-    from portal.models import Institution, Membership
+    from consortium.models import Institution, Membership
 
     northbank = Institution.objects.get(slug="northbank")
     for i in range(n):

@@ -6,6 +6,7 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -16,6 +17,7 @@ from ledger.models import Block, Cosignature, Entry, Opening, TreeNode, Witness
 from ledger.notes import NoteSignature, parse_note
 from ledger.services import read_nodes
 from portal.errors import DomainError
+from portal.permissions import Perm, can
 
 MAX_ENTRIES_PER_PAGE = 1000
 
@@ -312,3 +314,13 @@ def proof_receipt(event_id: int) -> str | None:
         *(base64.b64encode(h).decode() for h in proof.hashes),
     ]
     return "\n".join(head) + "\n\n" + checkpoint_with_cosignatures(block)
+
+
+def institutions_registering_witnesses(*, user: Any) -> QuerySet[Any]:
+    """The institutions for which `user` may register a witness.
+
+    The institution model is read from the witness's own foreign key: the ledger does not
+    import the consortium app that sits above it."""
+    institution = Witness._meta.get_field("institution").related_model
+    allowed = [i.pk for i in institution.objects.all() if can(user, Perm.WITNESS_REGISTER, i)]
+    return institution.objects.filter(pk__in=allowed).order_by("name")

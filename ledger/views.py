@@ -17,8 +17,7 @@ from ledger.forms import WitnessForm
 from ledger.keys import log_verifier
 from ledger.models import Block, Entry, VerificationRun
 from portal.errors import DomainError
-from portal.models import Institution
-from portal.permissions import Perm, actor_for, can, require
+from portal.permissions import Perm, actor_for, require
 
 
 @login_required
@@ -120,11 +119,7 @@ def dataset_history(request: HttpRequest, dataset: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def witness_new(request: HttpRequest) -> HttpResponse:
     """A steward registers their institution's witness (moderators, any institution's)."""
-    institutions = Institution.objects.filter(
-        pk__in=[
-            i.pk for i in Institution.objects.all() if can(request.user, Perm.WITNESS_REGISTER, i)
-        ]
-    )
+    institutions = selectors.institutions_registering_witnesses(user=request.user)
     if not institutions.exists():
         raise PermissionDenied(
             "Only a steward of an institution or a moderator registers witnesses."

@@ -11,7 +11,7 @@ app = Celery("bizi")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Packages inside `portal` are not apps, so their task modules are named here.
-app.autodiscover_tasks(["portal.dashboards"])
+app.autodiscover_tasks(["dashboards"])
 
 
 @app.on_after_finalize.connect
@@ -43,12 +43,12 @@ def _setup_periodic_tasks(sender: Celery, **kwargs: object) -> None:
     )
     sender.add_periodic_task(
         float(settings.ACCESS_EXPIRE_SECONDS),
-        sender.signature("portal.access.tasks.expire_grants"),
+        sender.signature("access.tasks.expire_grants"),
         name="access: expire grants whose time has passed",
     )
     sender.add_periodic_task(
         float(settings.CATALOG_ARROW_SWEEP_SECONDS),
-        sender.signature("portal.catalog.tasks.sweep_arrow_copies"),
+        sender.signature("catalog.tasks.sweep_arrow_copies"),
         name="catalog: queue the Arrow copies still missing",
     )
     sender.add_periodic_task(
@@ -58,6 +58,6 @@ def _setup_periodic_tasks(sender: Celery, **kwargs: object) -> None:
     )
     sender.add_periodic_task(
         float(settings.DASHBOARD_SNAPSHOT_SECONDS),
-        sender.signature("portal.dashboards.tasks.rebuild_snapshots"),
+        sender.signature("dashboards.tasks.rebuild_snapshots"),
         name="dashboards: rebuild the unfiltered views' snapshots",
     )

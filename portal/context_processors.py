@@ -5,7 +5,7 @@ from portal.permissions import actor_for
 
 
 def _unread(request: HttpRequest) -> int:
-    from portal.access.notifications import unread_count
+    from access.notifications import unread_count
 
     return unread_count(request.user)
 

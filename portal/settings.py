@@ -39,6 +39,10 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "portal",
+    "consortium",
+    "catalog",
+    "access",
+    "dashboards",
     "ledger",
     "storage",
     "surveys",
@@ -108,7 +112,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # The lockout's check first: a locked-out username or address goes no further.
-AUTHENTICATION_BACKENDS = ["portal.lockout.LockoutBackend", "portal.backends.ConsortiumBackend"]
+AUTHENTICATION_BACKENDS = ["portal.lockout.LockoutBackend", "consortium.backends.ConsortiumBackend"]
 # Sessions are read from the cache and written through to the database.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
@@ -217,7 +221,7 @@ BIZI_PAGE_CACHE = env.bool("BIZI_PAGE_CACHE", default=cache_is_shared(CACHES))
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "portal.api.authentication.HashedTokenAuthentication",
+        "consortium.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default: a view that wants less must say so.
@@ -242,10 +246,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Several models have a `status`; give each choice set its own name in the schema.
     "ENUM_NAME_OVERRIDES": {
-        "DatasetStatusEnum": "portal.models.catalog.Dataset.Status",
+        "DatasetStatusEnum": "catalog.models.Dataset.Status",
         "StorageNodeStatusEnum": "storage.models.StorageNode.Status",
-        "AccessRequestStateEnum": "portal.models.access.AccessRequest.State",
-        "DatasetUploadStateEnum": "portal.models.catalog.DatasetUpload.State",
+        "AccessRequestStateEnum": "access.models.AccessRequest.State",
+        "DatasetUploadStateEnum": "catalog.models.DatasetUpload.State",
     },
 }
 API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=24 * 30)
@@ -339,9 +343,9 @@ CATALOG_SYNC_BYTES = env.int("CATALOG_SYNC_BYTES", default=16 * 1024**2)
 CATALOG_MAX_COLUMNS = env.int("CATALOG_MAX_COLUMNS", default=1000)
 CATALOG_PREVIEW_ROWS = env.int("CATALOG_PREVIEW_ROWS", default=10)
 # The guard refuses a file before Django's handlers see a byte of it: from someone who may not
-# upload it there, or past CATALOG_MAX_UPLOAD_BYTES (portal/catalog/uploads.py).
+# upload it there, or past CATALOG_MAX_UPLOAD_BYTES (catalog/uploads.py).
 FILE_UPLOAD_HANDLERS = [
-    "portal.catalog.uploads.GuardedUploadHandler",
+    "catalog.uploads.GuardedUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
@@ -350,7 +354,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 *
 # Uploads stream to disk here (never held whole in memory), then move to var/uploads/.
 FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(exist_ok=True)
-# How often beat queues the Arrow copies of versions that have none yet (portal.catalog.tasks).
+# How often beat queues the Arrow copies of versions that have none yet (catalog.tasks).
 CATALOG_ARROW_SWEEP_SECONDS = env.int("CATALOG_ARROW_SWEEP_SECONDS", default=300)
 CATALOG_UPLOAD_DIR = VAR_DIR / "uploads"
 CATALOG_UPLOAD_DIR.mkdir(exist_ok=True)
@@ -388,7 +392,7 @@ STORAGE_OLD_MASTER_KEYS = env.list("STORAGE_OLD_MASTER_KEYS", default=[])
 STORAGE_NEW_MASTER_KEY = env.str("STORAGE_NEW_MASTER_KEY", default="")
 # Keys other apps wrap under the master key: `storage_rewrap` calls each of these functions
 # (keyring=, new_key=) in its transaction, so storage/ need not import them.
-STORAGE_REWRAP_HOOKS = ["portal.access.keys.grant_keys_rewrap"]
+STORAGE_REWRAP_HOOKS = ["access.keys.grant_keys_rewrap"]
 # With no node registered, the first put registers this many local folders under this root.
 STORAGE_NODE_ROOT = env.str("STORAGE_NODE_ROOT", default=str(VAR_DIR / "storage-nodes"))
 STORAGE_LOCAL_NODES = env.int("STORAGE_LOCAL_NODES", default=8)

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core import signing
 
-from portal.models import Grant
+from access.models import Grant
 from sharing.models import OAuthClient, ShareTable, SharingToken
 from sharing.services import SCHEMA_NAME, invalid, not_found, share_name, table_name
 
@@ -118,7 +118,7 @@ def usage_per_week(*, period: Any, institution: Any) -> list[dict[str, Any]]:
     grants to or from it, as the dashboard's access figures do."""
     from django.db.models import Count, Q, Sum
 
-    from portal.dashboards.stats import WeekStart
+    from dashboards.stats import WeekStart
     from sharing.models import FileFetch, ShareQuery
 
     def scoped(prefix: str) -> Q:

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from portal.access.selectors import grants_visible
+from access.selectors import grants_visible
 from portal.errors import DomainError
 from sharing import services
 from sharing.models import OAuthClient, SharingToken

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from portal.models import Institution
+from consortium.models import Institution
 from surveys.models import Answer, Option, ResultSnapshot, Survey
 from surveys.services import snapshot_rebuild
 

@@ -24,8 +24,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, RestrictedError
 from django.utils import timezone
 
+from consortium.models import Institution
 from portal.errors import DomainError
-from portal.models import Institution
 from portal.permissions import Perm, actor_for, require
 from surveys import charts, tables
 from surveys.models import Answer, Option, ResultSnapshot, Survey

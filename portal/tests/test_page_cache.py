@@ -21,9 +21,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from consortium.services import membership_set_role
 from portal import generation, pagecache
 from portal.api import caching
-from portal.services import heartbeat_record, membership_set_role
+from portal.health import heartbeat_record
 from portal.tests.factories import InstitutionFactory, MembershipFactory
 from surveys.tests.factories import SurveyFactory
 

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from portal.dashboards.selectors import Period
+from dashboards.selectors import Period
 from sharing import selectors, services
 from sharing.models import ShareTable
 
