@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog import limits
+from catalog.arrow_copy import write_arrow_copy
 from catalog.csvcheck import CsvReport, check_csv
 from catalog.models import Dataset, DatasetUpload, DatasetVersion, Tag
 from catalog.selectors import dataset_scope
@@ -316,7 +317,7 @@ def _store(
 
 
 def version_arrow_copy(*, version_id: int) -> bool:
-    """Store a version's rows once more as its Arrow copy (`access.projection.write_arrow_copy`:
+    """Store a version's rows once more as its Arrow copy (`catalog.arrow_copy.write_arrow_copy`:
     typed as downloads read them, zstd-compressed, about 0.4 of the CSV's bytes), so that its
     downloads skip parsing the CSV; True if this call made it.
 
@@ -328,7 +329,6 @@ def version_arrow_copy(*, version_id: int) -> bool:
     """
     import pyarrow as pa
 
-    from access.projection import write_arrow_copy
     from storage.services import object_delete, object_open, object_put
 
     version = DatasetVersion.objects.filter(pk=version_id).first()

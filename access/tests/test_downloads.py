@@ -10,9 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 from django.utils import timezone
 
-from access import projection, services
+from access import services
 from access.models import Download, Grant
 from access.services import Approval
+from catalog import arrow_copy
 from catalog.services import version_arrow_copy
 from ledger.models import OutboxEvent
 
@@ -145,7 +146,7 @@ def test_the_download_streams_in_blocks(cast, api, listing, ask, settings, monke
     """From the version's Arrow copy, or from its CSV for a version without one: the same
     view, streamed in many pieces either way."""
     settings.ACCESS_DOWNLOAD_BLOCK_BYTES = 4096
-    monkeypatch.setattr(projection, "ARROW_BATCH_BYTES", 4096)  # the copy's batches, at publish
+    monkeypatch.setattr(arrow_copy, "ARROW_BATCH_BYTES", 4096)  # the copy's batches, at publish
     lines = [b"loan_id,amount,opened,defaulted,region,customer\n"]
     lines += [b"%d,%d.25,2024-01-03,true,north,Person %d\n" % (i, i, i % 97) for i in range(20000)]
     dataset = listing(content=b"".join(lines))

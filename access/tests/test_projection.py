@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from access import projection, rowfilter
+from catalog import arrow_copy as copies
 
 SCHEMA = [
     {"name": "id", "type": "integer"},
@@ -64,7 +65,7 @@ def download(
 
 def arrow_copy(body: bytes, schema: list[dict] = SCHEMA) -> bytes:
     sink = io.BytesIO()
-    projection.write_arrow_copy(io.BytesIO(body), schema, sink)
+    copies.write_arrow_copy(io.BytesIO(body), schema, sink)
     return sink.getvalue()
 
 
@@ -242,13 +243,13 @@ def test_the_download_from_the_arrow_copy_is_the_download_from_the_csv(rows, thr
         filter="amount > 0 or note is null",
         masks={"note": "pseudonymize", "opened": "year_only"},
     )
-    original = projection.ARROW_BATCH_BYTES
+    original = copies.ARROW_BATCH_BYTES
     # Many small batches (each must hold a whole row): their order and seams are tested.
-    projection.ARROW_BATCH_BYTES = batch
+    copies.ARROW_BATCH_BYTES = batch
     try:
         got = download_from_arrow(body, view, threads=threads)
     finally:
-        projection.ARROW_BATCH_BYTES = original
+        copies.ARROW_BATCH_BYTES = original
     assert got == reference(body, view)
 
 

@@ -7,7 +7,6 @@ import pyarrow as pa
 import pytest
 from django.utils import timezone
 
-from access import projection
 from catalog import services
 from catalog.models import Dataset, DatasetVersion
 from catalog.services import version_arrow_copy, versions_without_arrow_copy
@@ -101,7 +100,7 @@ def test_rows_that_cannot_be_read_as_typed_leave_the_version_without_a_copy(
             out.write(b"\xff" * 70_000)  # part of a stream, then the failure
         raise pa.ArrowInvalid("a value does not read as its type")
 
-    monkeypatch.setattr(projection, "write_arrow_copy", refuse)
+    monkeypatch.setattr(services, "write_arrow_copy", refuse)
     assert version_arrow_copy(version_id=version.pk) is False
     version.refresh_from_db()
     assert version.arrow_object_id is None
