@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from access import rowfilter
+from access import extensions, rowfilter
 from access.models import AccessRequest, Download, Grant
 from access.notifications import moderators, notify, stewards_of
 from access.projection import CONTENT_TYPES, Projection, view_pieces
@@ -410,10 +410,8 @@ def access_request_approve(
         # Its receipt (a tlog-proof of this entry) is found through the event.
         Grant.objects.filter(pk=grant.pk).update(ledger_event_id=event.pk)
         grant.ledger_event_id = event.pk
-        from sharing.services import queue_share_files
-
-        # Its Delta Sharing files, made by a worker after the commit (beat re-sends).
-        queue_share_files(grant)
+        # Apps that serve the grant in other ways (Delta Sharing) prepare it in this transaction.
+        extensions.grant_approved.send(sender=Grant, grant=grant)
         notify(
             [request.requested_by],
             f"Your request #{request.pk} for “{request.dataset.title}” was approved "

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from access import rowfilter, selectors, services
+from access import extensions, rowfilter, selectors, services
 from access.api import streaming_response
 from access.models import AccessRequest, Grant, Notification
 from access.notifications import mark_read
@@ -235,9 +235,8 @@ def grants(request: HttpRequest) -> HttpResponse:
             request.user, Perm.GRANT_REVOKE, grant
         )
         if grant.may_download:  # type: ignore[attr-defined]
-            from sharing.selectors import grant_sharing
-
-            grant.sharing = grant_sharing(user=request.user, grant=grant)  # type: ignore[attr-defined]
+            # Boxes other apps add (Delta Sharing's profile and tokens): access/extensions.py.
+            grant.panels = extensions.grant_panels(user=request.user, grant=grant)  # type: ignore[attr-defined]
     return render(request, "access/grants.html", {"page": page})
 
 

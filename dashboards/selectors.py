@@ -431,7 +431,7 @@ def access_figures(
 def _sharing_per_week(period: Period, institution: Institution | None) -> list[dict]:
     from sharing.selectors import usage_per_week
 
-    return usage_per_week(period=period, institution=institution)
+    return usage_per_week(period=period, institution=institution, week=WeekStart)
 
 
 def usage_payload(period: Period, institution: Institution | None) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,6 @@ from ledger.models import Block, Cosignature, Entry, Opening, TreeNode, Witness
 from ledger.notes import NoteSignature, parse_note
 from ledger.services import read_nodes
 from portal.errors import DomainError
-from portal.permissions import Perm, can
 
 MAX_ENTRIES_PER_PAGE = 1000
 
@@ -316,11 +316,12 @@ def proof_receipt(event_id: int) -> str | None:
     return "\n".join(head) + "\n\n" + checkpoint_with_cosignatures(block)
 
 
-def institutions_registering_witnesses(*, user: Any) -> QuerySet[Any]:
-    """The institutions for which `user` may register a witness.
+def institutions_registering_witnesses(*, may_register: Callable[[Any], bool]) -> QuerySet[Any]:
+    """The institutions for which `may_register(institution)` holds (the view passes the
+    person's permission check).
 
     The institution model is read from the witness's own foreign key: the ledger does not
     import the consortium app that sits above it."""
     institution = Witness._meta.get_field("institution").related_model
-    allowed = [i.pk for i in institution.objects.all() if can(user, Perm.WITNESS_REGISTER, i)]
+    allowed = [i.pk for i in institution.objects.all() if may_register(i)]
     return institution.objects.filter(pk__in=allowed).order_by("name")

@@ -17,7 +17,7 @@ from ledger.forms import WitnessForm
 from ledger.keys import log_verifier
 from ledger.models import Block, Entry, VerificationRun
 from portal.errors import DomainError
-from portal.permissions import Perm, actor_for, require
+from portal.permissions import Perm, actor_for, can, require
 
 
 @login_required
@@ -119,7 +119,9 @@ def dataset_history(request: HttpRequest, dataset: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def witness_new(request: HttpRequest) -> HttpResponse:
     """A steward registers their institution's witness (moderators, any institution's)."""
-    institutions = selectors.institutions_registering_witnesses(user=request.user)
+    institutions = selectors.institutions_registering_witnesses(
+        may_register=lambda i: can(request.user, Perm.WITNESS_REGISTER, i)
+    )
     if not institutions.exists():
         raise PermissionDenied(
             "Only a steward of an institution or a moderator registers witnesses."

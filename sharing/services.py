@@ -273,6 +273,11 @@ def share_tables_missing(limit: int = 100) -> list[int]:
     )
 
 
+def share_for_new_grant(sender: type, *, grant: Grant, **kwargs: Any) -> None:
+    """`access.extensions.grant_approved` receiver: every approved grant is a share."""
+    queue_share_files(grant)
+
+
 def queue_share_files(grant: Grant) -> None:
     """After the approval commits, ask a worker for the files (beat re-sends a lost one)."""
     from ledger.services import publish_quietly
