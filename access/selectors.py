@@ -6,6 +6,7 @@ Each list starts from what the actor's institution or role may see, never from e
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Min, Q, QuerySet
@@ -205,3 +206,12 @@ def downloads_ledger(*, downloads: list[Download]) -> dict[int, list[OpenedEntry
     for opened in openings([download_scope(d.pk) for d in downloads]):
         found[int(opened.scope.partition(":")[2])].append(opened)
     return found
+
+
+def open_request_for(*, user: AbstractBaseUser, dataset: Any) -> AccessRequest | None:
+    """The person's institution's open request for `dataset`, if there is one."""
+    return AccessRequest.objects.filter(
+        dataset=dataset,
+        institution_id=user.membership.institution_id,  # type: ignore[attr-defined]
+        state__in=AccessRequest.OPEN_STATES,
+    ).first()

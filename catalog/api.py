@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -283,7 +282,5 @@ class UploadDetailView(APIView):
 
     @extend_schema(responses=UploadSerializer)
     def get(self, request: Request, pk: str) -> Response:
-        upload = DatasetUpload.objects.filter(pk=pk, created_by=request.user).first()
-        if upload is None:
-            raise Http404("No such upload of yours.")
+        upload = selectors.upload_of(user=request.user, pk=pk)
         return Response(UploadSerializer(upload).data)

@@ -19,7 +19,7 @@ from django.http import Http404
 from django.utils.functional import cached_property
 
 from catalog import sqlite_search
-from catalog.models import Dataset, DatasetVersion, Tag
+from catalog.models import Dataset, DatasetUpload, DatasetVersion, Tag
 from consortium.models import Institution
 from ledger.selectors import OpenedEntry, openings
 from portal.permissions import Perm, actor_for, can
@@ -329,3 +329,11 @@ def dataset_ledger(*, user: AbstractBaseUser, dataset: Dataset) -> list[OpenedEn
     if not (can(user, Perm.DATASET_PREVIEW, dataset) or can(user, Perm.DATASET_MODERATE, dataset)):
         return None
     return openings([dataset_scope(dataset.pk)])
+
+
+def upload_of(*, user: AbstractBaseUser, pk: object) -> DatasetUpload:
+    """The person's own upload; Http404 for anyone else's or an id that is none."""
+    upload = DatasetUpload.objects.filter(pk=pk, created_by=user).first()
+    if upload is None:
+        raise Http404("No such upload of yours.")
+    return upload

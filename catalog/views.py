@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -123,7 +123,7 @@ def new_version(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def upload_status(request: HttpRequest, pk: str) -> HttpResponse:
-    upload = get_object_or_404(DatasetUpload, pk=pk, created_by=request.user)
+    upload = selectors.upload_of(user=request.user, pk=pk)
     if request.headers.get("Accept") == "application/json":
         return JsonResponse(
             {

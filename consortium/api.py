@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from consortium import selectors, services
 from consortium import serializers as s
-from consortium.models import ApiToken, Institution, Membership
+from consortium.models import ApiToken, Membership
 from portal.api.caching import CachedListMixin
 from portal.clientip import client_ip
 from portal.lockout import LockedOut
@@ -79,7 +79,7 @@ class TokenDetailView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
-        token = get_object_or_404(ApiToken.objects.filter(user=request.user), pk=pk)
+        token = get_object_or_404(selectors.own_tokens(user=request.user), pk=pk)
         services.api_token_revoke(token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -88,11 +88,7 @@ class MeView(APIView):
     @extend_schema(responses=s.MeSerializer)
     def get(self, request: Request) -> Response:
         actor = actor_for(request.user)
-        institution = (
-            Institution.objects.filter(pk=actor.institution_id).first()
-            if actor.institution_id
-            else None
-        )
+        institution = selectors.institution_of(actor)
         body = {
             "id": request.user.pk,
             "username": request.user.get_username(),

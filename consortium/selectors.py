@@ -11,7 +11,7 @@ from consortium import home
 from consortium.home import HomeItem, HomeSection
 from consortium.models import ApiToken, Institution, Membership
 from ledger.selectors import audit_summary
-from portal.permissions import Perm, actor_for, can, require
+from portal.permissions import Actor, Perm, actor_for, can, require
 
 
 def api_token_list(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
@@ -19,6 +19,17 @@ def api_token_list(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(
         user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
     ).order_by("-created_at", "-pk")
+
+
+def own_tokens(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
+    """Every token of the account, live or not (revoking one twice is no error)."""
+    return ApiToken.objects.filter(user=user)
+
+
+def institution_of(actor: Actor) -> Institution | None:
+    if actor.institution_id is None:
+        return None
+    return Institution.objects.filter(pk=actor.institution_id).first()
 
 
 def institution_list(*, user: AbstractBaseUser) -> QuerySet[Institution]:

@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 
 from ledger import merkle, tiles
 from ledger.commitments import commitment, opens
-from ledger.models import Block, Cosignature, Entry, Opening, TreeNode, Witness
+from ledger.models import Block, Cosignature, Entry, Opening, TreeNode, VerificationRun, Witness
 from ledger.notes import NoteSignature, parse_note
 from ledger.services import read_nodes
 from portal.errors import DomainError
@@ -29,6 +29,33 @@ def log_size() -> int:
 
 def latest_block() -> Block | None:
     return Block.objects.order_by("-height").first()
+
+
+def blocks_newest_first() -> QuerySet[Block]:
+    return Block.objects.order_by("-height")
+
+
+def tree_size_before(block: Block) -> int:
+    """The log's size when the block before `block` was sealed: its first entry's index."""
+    before = Block.objects.filter(height=block.height - 1).values_list("tree_size", flat=True)
+    return before.first() or 0
+
+
+def block_entries(block: Block, *, first_index: int) -> QuerySet[Entry]:
+    return Entry.objects.filter(index__gte=first_index, index__lt=block.tree_size).order_by("index")
+
+
+def entries() -> QuerySet[Entry]:
+    return Entry.objects.all()
+
+
+def block_sealing(index: int) -> Block | None:
+    """The block whose checkpoint first covers entry `index`, if it is sealed yet."""
+    return Block.objects.filter(tree_size__gt=index).order_by("height").first()
+
+
+def latest_verification() -> VerificationRun | None:
+    return VerificationRun.objects.order_by("-finished_at").first()
 
 
 def entries_range(*, start: int, end: int) -> QuerySet[Entry]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core import signing
 from django.db.models import Count, Q, Sum
+from django.shortcuts import get_object_or_404
 
 from access.extensions import GrantPanel
 from access.models import Grant
@@ -165,3 +166,13 @@ def usage_per_week(
         r = row(f["week"])
         r["fetches"], r["sent"] = f["n"], f["sent"] or 0
     return sorted(weeks.values(), key=lambda r: r["week"])
+
+
+def own_token(*, user: Any, pk: int) -> SharingToken:
+    """One of the person's own recipient tokens; Http404 for anyone else's."""
+    return get_object_or_404(SharingToken, pk=pk, user=user)
+
+
+def own_client(*, user: Any, pk: int) -> OAuthClient:
+    """One of the person's own OAuth clients; Http404 for anyone else's."""
+    return get_object_or_404(OAuthClient, pk=pk, user=user)

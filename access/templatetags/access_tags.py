@@ -5,7 +5,7 @@ from typing import Any
 from django import template
 from django.conf import settings
 
-from access.models import AccessRequest
+from access.selectors import open_request_for
 from access.services import may_request
 from catalog.models import Dataset
 
@@ -19,11 +19,7 @@ def access_box(context: dict[str, Any], dataset: Dataset) -> dict[str, Any]:
     allowed = version is not None and may_request(user, dataset)
     open_request = None
     if allowed:
-        open_request = AccessRequest.objects.filter(
-            dataset=dataset,
-            institution_id=user.membership.institution_id,
-            state__in=AccessRequest.OPEN_STATES,
-        ).first()
+        open_request = open_request_for(user=user, dataset=dataset)
     return {
         "csrf_token": context.get("csrf_token"),
         "dataset": dataset,
