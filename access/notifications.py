@@ -72,6 +72,11 @@ def unread_count(user: AbstractBaseUser) -> int:
     return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).count()
 
 
+def latest(user: AbstractBaseUser, *, limit: int = 100) -> list[Notification]:
+    """The person's newest notifications, read or not."""
+    return list(Notification.objects.filter(user_id=user.pk).order_by("-created_at")[:limit])
+
+
 def mark_read(*, user: AbstractBaseUser) -> int:
     return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).update(
         read_at=timezone.now()

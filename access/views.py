@@ -17,7 +17,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from access import extensions, rowfilter, selectors, services
 from access.api import streaming_response
-from access.models import AccessRequest, Grant, Notification
+from access.models import AccessRequest, Grant
+from access.notifications import latest as latest_notifications
 from access.notifications import mark_read
 from catalog.models import Dataset
 from catalog.selectors import dataset_for
@@ -275,5 +276,5 @@ def notifications(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         mark_read(user=request.user)
         return redirect("notifications")
-    items = Notification.objects.filter(user_id=request.user.pk).order_by("-created_at")[:100]
+    items = latest_notifications(request.user)
     return render(request, "access/notifications.html", {"items": items})
