@@ -28,6 +28,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from portal.errors import DomainError
 
 # Limits on what people type (each refusal names the position): the text, the nesting of
@@ -487,9 +490,6 @@ def to_arrow(node: Node, types: dict[str, str]) -> Any:
     the text of the file, so values go out exactly as published. Decimals compare as numbers,
     timestamps as ISO text, booleans by their words. Rows where it is true pass; a comparison
     with a missing value is not true, as in SQL."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     return _compile(node, types, pc.field, lambda e: e.cast(pa.float64()))
 
 
@@ -497,9 +497,6 @@ def row_mask(node: Node, types: dict[str, str], table: Any, memory_pool: Any = N
     """`to_arrow`'s expression evaluated on `table` (a pyarrow Table read as `to_arrow` says):
     a boolean array, true for the rows that pass. The same compute functions, called directly:
     no Acero plan is built per call, which costs a download more than the comparisons do."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     kw = {"memory_pool": memory_pool}
     return _compile(node, types, table.column, lambda a: pc.cast(a, pa.float64(), **kw), kw)
 
@@ -510,9 +507,6 @@ def _compile(
     """`node` as pyarrow.compute calls on `column(name)`: an expression when `column` is
     `pc.field`, arrays when it reads a table's columns (the functions accept either; `kw`
     goes to every call made on arrays)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     kw = kw or {}
 
     def field(name: str) -> Any:

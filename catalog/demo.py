@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from catalog import synthetic
 from catalog.models import Dataset
+from catalog.services import dataset_upload_start
 
 # institution slug, title, description, category, sensitivity, tags, generator, rows, seed
 DEMO_DATASETS: list[tuple[str, str, str, str, str, list[str], Callable, int, int]] = [
@@ -93,8 +94,6 @@ TERMS = "For credit-risk and fraud analysis within the consortium only. No re-id
 
 def load_demo_datasets() -> int:
     """Publish the demo listings that are not there yet; returns how many were published."""
-    from catalog.services import dataset_upload_start
-
     made = 0
     users = get_user_model().objects.select_related("membership__institution")
     for slug, title, description, category, sensitivity, tags, make, rows, seed in DEMO_DATASETS:

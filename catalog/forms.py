@@ -2,6 +2,7 @@ from django import forms
 
 from catalog import limits
 from catalog.models import Dataset
+from catalog.services import clean_tags
 from portal.errors import DomainError
 
 
@@ -28,8 +29,6 @@ class MetadataForm(forms.Form):
     )
 
     def clean_tags(self) -> list[str]:
-        from catalog.services import clean_tags
-
         try:
             return clean_tags(self.cleaned_data["tags"].split(","))
         except DomainError as exc:

@@ -23,6 +23,7 @@ from catalog.models import Dataset, DatasetUpload, DatasetVersion, Tag
 from consortium.models import Institution
 from ledger.selectors import OpenedEntry, openings
 from portal.permissions import Perm, actor_for, can
+from storage.services import object_open
 
 SORTS = {
     "updated": "-updated_at",
@@ -294,8 +295,6 @@ def preview_rows(*, user: AbstractBaseUser, version: DatasetVersion) -> list[lis
     """The first rows of a version, for its owners only (None for anyone else)."""
     if not can(user, Perm.DATASET_PREVIEW, version.dataset):
         return None
-    from storage.services import object_open
-
     rows: list[list[str]] = []
     with object_open(version.object_id) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")

@@ -24,6 +24,9 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.files.uploadhandler import FileUploadHandler
 from django.urls import Resolver404, resolve
 
+from catalog.models import Dataset
+from portal.permissions import Perm, can
+
 # Room for the metadata fields and the multipart framing around the file.
 FORM_ROOM_BYTES = 1 << 20
 # Address name -> whether it names an existing listing (a new version) or none (publish).
@@ -51,9 +54,6 @@ def too_large_message() -> str:
 
 def upload_refusal(request: Any) -> str | None:
     """Why this request may not carry a file to its address; None if it may."""
-    from catalog.models import Dataset
-    from portal.permissions import Perm, can
-
     try:
         match = resolve(request.path_info)
     except Resolver404:

@@ -14,6 +14,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from consortium.services import api_tokens_revoke_all
+
 WATCHED = {"password", "is_active"}
 
 
@@ -38,7 +40,5 @@ def note_credentials(sender: type, instance: Any, update_fields: Any = None, **k
 def revoke_tokens(sender: type, instance: Any, created: bool = False, **kwargs: Any) -> None:
     """post_save: revoke, if `note_credentials` said so."""
     if getattr(instance, "_bizi_revoke_tokens", False):
-        from consortium.services import api_tokens_revoke_all
-
         api_tokens_revoke_all(user=instance)
         instance._bizi_revoke_tokens = False

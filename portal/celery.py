@@ -4,20 +4,18 @@ in one place, so the next engineer sees every timer the portal runs."""
 import os
 
 from celery import Celery
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("bizi")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Every installed app's `tasks` module, found the one way Celery does it.
 app.autodiscover_tasks()
-# Packages inside `portal` are not apps, so their task modules are named here.
-app.autodiscover_tasks(["dashboards"])
 
 
 @app.on_after_finalize.connect
 def _setup_periodic_tasks(sender: Celery, **kwargs: object) -> None:
-    from django.conf import settings
-
     sender.add_periodic_task(
         float(settings.HEARTBEAT_INTERVAL_SECONDS),
         sender.signature("portal.tasks.heartbeat"),
