@@ -35,7 +35,7 @@ def _setup_django(var_dir: Path) -> None:
     os.environ["BIZI_VAR_DIR"] = str(var_dir)
     os.environ["DEBUG"] = "false"  # measure what is deployed, not the debug templates
     os.environ["BIZI_ROOT_URLCONF"] = "bench.urls"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.base")
     sys.path.insert(0, str(ROOT))
     import django
 

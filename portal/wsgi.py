@@ -4,7 +4,7 @@ import os
 from django.core.wsgi import get_wsgi_application
 from django.urls import get_resolver
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.base")
 application = get_wsgi_application()
 
 # Load every URL pattern and view now rather than on the first request, then move everything

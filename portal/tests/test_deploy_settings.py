@@ -17,7 +17,7 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 PRODUCTION = {
-    "DJANGO_SETTINGS_MODULE": "portal.settings_production",
+    "DJANGO_SETTINGS_MODULE": "portal.settings.production",
     "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-0123456789",
     "ALLOWED_HOSTS": "bizi.example.org",
     "PORTAL_BASE_URL": "https://bizi.example.org",

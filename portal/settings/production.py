@@ -1,4 +1,6 @@
-"""Production settings: the defaults of `portal.settings`, hardened.
+"""Production settings: the shared settings of `portal.settings.base`, hardened.
+
+Use with `DJANGO_SETTINGS_MODULE=portal.settings.production`.
 
 Secrets have no defaults here: a missing SECRET_KEY or DATABASE_URL stops the server at start
 instead of running with a demo value; so does a missing CACHE_URL (the cache every process
@@ -13,8 +15,9 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 from django.http.request import validate_host
 
-from portal.settings import *  # noqa: F403 - production extends the base settings wholesale
-from portal.settings import cache_is_shared, env
+from portal.settings.base import *  # noqa: F403 - production extends the base settings wholesale
+from portal.settings.base import cache_is_shared
+from portal.settings.env import env
 
 
 def _redis_database(url: str) -> tuple[str, int, str] | None:
@@ -33,7 +36,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-# SECURE_PROXY_SSL_HEADER: only with BIZI_TRUSTED_PROXIES (portal/settings.py); a proxy that
+# SECURE_PROXY_SSL_HEADER: only with BIZI_TRUSTED_PROXIES (security.py); a proxy that
 # terminates TLS must be declared there, or SECURE_SSL_REDIRECT loops.
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
