@@ -15,13 +15,13 @@ from portal.settings.api import *  # noqa: F403
 from portal.settings.catalog import *  # noqa: F403
 from portal.settings.celery import *  # noqa: F403
 from portal.settings.celery import REDIS_URL
-from portal.settings.env import BASE_DIR, VAR_DIR, env
+from portal.settings.env import BASE_DIR, VAR_DIR, env, secret
 from portal.settings.ledger import *  # noqa: F403
 from portal.settings.security import *  # noqa: F403
 from portal.settings.storage import *  # noqa: F403
 
 # The demo key is only ever used outside production; production settings demand SECRET_KEY.
-SECRET_KEY = env.str("SECRET_KEY", default="bizi-insecure-development-key-never-in-production")
+SECRET_KEY = secret("SECRET_KEY", default="bizi-insecure-development-key-never-in-production")
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -81,7 +81,9 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'bizi.sqlite3'}"),
+    "default": env.db_url_config(
+        secret("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'bizi.sqlite3'}")
+    ),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while the worker writes; the timeout rides out short
@@ -139,7 +141,7 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
-EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_HOST_PASSWORD = secret("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BIZi portal <noreply@bizi.invalid>")
 # The portal's address as people reach it: e-mails link to pages under it (a mail has no
@@ -150,7 +152,9 @@ PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 # generation that any process's write replaces (portal/generation.py). The embedded default is
 # a folder under var/; deployments use Redis on a database index the broker does not use, e.g.
 # CACHE_URL=rediscache://127.0.0.1:6379/1 beside REDIS_URL=redis://127.0.0.1:6379/0.
-CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+CACHES = {
+    "default": env.cache_url_config(secret("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}"))
+}
 
 
 def cache_is_shared(caches: dict) -> bool:
@@ -163,7 +167,7 @@ def cache_is_shared(caches: dict) -> bool:
 BIZI_PAGE_CACHE = env.bool("BIZI_PAGE_CACHE", default=cache_is_shared(CACHES))
 
 # --- Demo -----------------------------------------------------------------------------------
-DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="bizi-demo-2026")
+DEMO_PASSWORD = secret("DEMO_PASSWORD", default="bizi-demo-2026")
 BIZI_PRODUCTION = False
 
 LOGGING = {

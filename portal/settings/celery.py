@@ -5,9 +5,9 @@ Without REDIS_URL the broker is a folder on disk, so `make run` needs no server;
 requires REDIS_URL (production.py).
 """
 
-from portal.settings.env import VAR_DIR, env
+from portal.settings.env import VAR_DIR, env, secret
 
-REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_URL = secret("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
     _broker_dir = VAR_DIR / "celery-broker"

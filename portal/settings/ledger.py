@@ -5,13 +5,14 @@ Production demands a signing key and allows only https witnesses on public addre
 (production.py).
 """
 
-from portal.settings.env import VAR_DIR, env
+from portal.settings.env import VAR_DIR, env, secret
 
 # The checkpoint origin: a name for this log that no other log uses (C2SP tlog-checkpoint).
 LEDGER_ORIGIN = env.str("LEDGER_ORIGIN", default="bizi.invalid/ledger")
 # The log's Ed25519 key as a note signer key (PRIVATE+KEY+origin+id+key), or a file holding one.
-# Outside production a missing key file is created on first use.
-LEDGER_SIGNING_KEY = env.str("LEDGER_SIGNING_KEY", default="")
+# The file is read where the key is used (ledger/keys.py); outside production a missing key
+# file is created there on first use.
+LEDGER_SIGNING_KEY = secret("LEDGER_SIGNING_KEY", default="", read_file=False)
 LEDGER_SIGNING_KEY_FILE = env.str(
     "LEDGER_SIGNING_KEY_FILE", default=str(VAR_DIR / "ledger-signing.key")
 )

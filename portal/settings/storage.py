@@ -1,18 +1,19 @@
 """Storage (storage/): the master key, the nodes, the erasure code's shape, scrubbing and repair."""
 
-from portal.settings.env import VAR_DIR, env
+from portal.settings.env import VAR_DIR, env, secret
 
 # The master key wrapping every object's data key: 32 bytes as base64 or 64 hex digits, or a
 # file holding one. Outside production a missing file is generated (mode 0600); production
 # refuses to store or read without a key (storage/keys.py).
-STORAGE_MASTER_KEY = env.str("STORAGE_MASTER_KEY", default="")
+STORAGE_MASTER_KEY = secret("STORAGE_MASTER_KEY", default="", read_file=False)
 STORAGE_MASTER_KEY_FILE = env.str(
     "STORAGE_MASTER_KEY_FILE", default=str(VAR_DIR / "storage-master.key")
 )
 # Keys still accepted for unwrapping while `manage.py storage_rewrap` moves to a new one.
-STORAGE_OLD_MASTER_KEYS = env.list("STORAGE_OLD_MASTER_KEYS", default=[])
+# Comma-separated.
+STORAGE_OLD_MASTER_KEYS = env.parse_value(secret("STORAGE_OLD_MASTER_KEYS", default=""), list)
 # The new master key for `storage_rewrap` (or pass --new-key-file).
-STORAGE_NEW_MASTER_KEY = env.str("STORAGE_NEW_MASTER_KEY", default="")
+STORAGE_NEW_MASTER_KEY = secret("STORAGE_NEW_MASTER_KEY", default="")
 # Keys other apps wrap under the master key: `storage_rewrap` calls each of these functions
 # (keyring=, new_key=) in its transaction, so storage/ need not import them.
 STORAGE_REWRAP_HOOKS = ["portal.access.keys.grant_keys_rewrap"]
