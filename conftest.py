@@ -79,7 +79,7 @@ def _one_process_cache(settings: pytest.FixtureRequest) -> None:
 
 def database_url_of(settings_dict: dict) -> str:
     """The DATABASE_URL that points another process at the database this test process uses."""
-    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+    if settings_dict["ENGINE"] in {"portal.sqlite3", "django.db.backends.sqlite3"}:
         return f"sqlite:///{settings_dict['NAME']}"
     user = settings_dict.get("USER") or ""
     password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""

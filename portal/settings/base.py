@@ -86,6 +86,8 @@ DATABASES = {
     ),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's, making the file's folder when it first connects (portal/sqlite3/).
+    DATABASES["default"]["ENGINE"] = "portal.sqlite3"
     # WAL lets the web server read while the worker writes; the timeout rides out short
     # write locks instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -124,8 +126,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Made by collectstatic (`make run` runs it).
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
 # The demo serves static files straight from the source folders, so it works before (or
 # without) collectstatic; production serves only the collected, hashed copies.
 WHITENOISE_USE_FINDERS = True

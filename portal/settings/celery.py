@@ -10,9 +10,8 @@ from portal.settings.env import VAR_DIR, env, secret
 REDIS_URL = secret("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
+    # The Celery app makes these folders when it first reads its configuration (portal/celery.py).
     _broker_dir = VAR_DIR / "celery-broker"
-    _broker_dir.mkdir(exist_ok=True)
-    (VAR_DIR / "celery-processed").mkdir(exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),

@@ -14,8 +14,9 @@ env = environ.Env()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Everything the portal writes at run time (SQLite, keys, shards, broker folders) lives here.
+# Importing the settings creates nothing: whatever writes below this folder makes the folders
+# it needs when it first writes (the SQLite backend, Celery's broker folders, the key files…).
 VAR_DIR = Path(env.str("BIZI_VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def secret(name: str, default: str | None = None, *, read_file: bool = True) -> str:

@@ -11,7 +11,11 @@ from portal.settings.env import VAR_DIR
 # Hashing demo passwords with the production hasher would dominate the suite's run time.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "portal.sqlite3":
     # Tests that start a worker process need a database file both processes can open (Django
     # would test SQLite in memory).
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-bizi.sqlite3")}
+
+# Tests serve static files through the finders (WHITENOISE_USE_FINDERS) and never collect them:
+# without a STATIC_ROOT, WhiteNoise does not warn about a folder no collectstatic has made.
+STATIC_ROOT = None
