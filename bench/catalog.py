@@ -303,7 +303,7 @@ def child_catalog(engine: str) -> None:
 
 def _setup_env(engine: str, url: str | None) -> tuple[dict, Path]:
     var_dir = Path(tempfile.mkdtemp(prefix="bizi-bench-catalog-"))
-    env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="portal.settings.base")
+    env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="bench.settings")
     env.pop("DATABASE_URL", None)
     if url:
         env["DATABASE_URL"] = url

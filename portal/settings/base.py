@@ -61,7 +61,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = env.str("BIZI_ROOT_URLCONF", default="portal.urls")
+ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
 
 TEMPLATES = [
