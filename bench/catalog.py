@@ -275,7 +275,7 @@ def child_catalog(engine: str) -> None:
     small = {name: _latency(client, url)[0] for name, url in URLS}
     _fill_catalog(max(LISTINGS - BASELINE, 0))
     _analyze()
-    # A web process freezes what it loaded at start (portal/wsgi.py), so a full garbage
+    # A web process freezes what it loaded at start (portal/gunicorn.conf.py), so a full garbage
     # collection does not walk it; so does this one, the loading above included.
     gc.collect()
     gc.freeze()

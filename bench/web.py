@@ -161,7 +161,7 @@ def _serve(var_dir: Path) -> subprocess.Popen:
     env = dict(os.environ, BIZI_VAR_DIR=str(var_dir))
     server = subprocess.Popen(
         [
-            *(sys.executable, "-m", "gunicorn", "portal.wsgi:application"),
+            *(sys.executable, "-m", "gunicorn", "-c", "portal/gunicorn.conf.py"),
             *("--bind", f"127.0.0.1:{PORT}", "--workers", "2", "--log-level", "warning"),
         ],
         cwd=ROOT,
