@@ -18,7 +18,7 @@ FILE_UPLOAD_HANDLERS = [
 # A body without files (JSON, a form) is read into memory: at most this many bytes (413 past it).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024**2)
 # Uploads stream to disk here (never held whole in memory), then move to var/uploads/.
-# The upload guard makes the folder when a file first arrives (portal/catalog/uploads.py), so
+# The upload guard (GuardedUploadHandler above) makes the folder when a file first arrives, so
 # Django's check that it exists before the first request (files.E001) does not apply.
 FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
 SILENCED_SYSTEM_CHECKS = ["files.E001"]
