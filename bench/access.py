@@ -152,7 +152,7 @@ def child(env: dict, call: str, imports: str = "from bench.access import *") -> 
 def granted_demo(var_dir: Path, size_mib: int) -> tuple[dict, dict]:
     """A scratch demo under `var_dir` with a generated loans CSV of `size_mib` published and
     granted (child_prepare); returns the children's environment and what was made."""
-    env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="portal.settings")
+    env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="bench.settings")
     env.pop("DATABASE_URL", None)
     for command in (["migrate", "-v0"], ["load_demo", "--quiet"]):
         subprocess.run(

@@ -276,7 +276,7 @@ def child_catalog(engine: str) -> None:
     small = {name: _latency(client, url)[0] for name, url in URLS}
     _fill_catalog(max(LISTINGS - BASELINE, 0))
     _analyze()
-    # A web process freezes what it loaded at start (portal/wsgi.py), so a full garbage
+    # A web process freezes what it loaded at start (portal/gunicorn.conf.py), so a full garbage
     # collection does not walk it; so does this one, the loading above included.
     gc.collect()
     gc.freeze()
@@ -304,7 +304,7 @@ def child_catalog(engine: str) -> None:
 
 def _setup_env(engine: str, url: str | None) -> tuple[dict, Path]:
     var_dir = Path(tempfile.mkdtemp(prefix="bizi-bench-catalog-"))
-    env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="portal.settings")
+    env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="bench.settings")
     env.pop("DATABASE_URL", None)
     if url:
         env["DATABASE_URL"] = url

@@ -587,7 +587,7 @@ def main() -> None:
             f"{_power(REQUESTS)} access requests in {sum(took.values()):.0f} s",
             flush=True,
         )
-        # A web process freezes what it loaded at start (portal/wsgi.py), so a full garbage
+        # A web process freezes what it loaded at start (portal/gunicorn.conf.py), so a full garbage
         # collection does not walk it; so does this one, the loading above included.
         gc.collect()
         gc.freeze()

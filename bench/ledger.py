@@ -207,7 +207,7 @@ def _child(engine: str) -> None:
 def main() -> None:
     for engine, url in engines("bizi_bench_ledger"):
         var_dir = Path(tempfile.mkdtemp(prefix="bizi-bench-ledger-"))
-        env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="portal.settings")
+        env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="bench.settings")
         env.pop("DATABASE_URL", None)
         if url:
             env["DATABASE_URL"] = url

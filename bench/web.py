@@ -34,8 +34,9 @@ ROUNDS = int(os.environ.get("BENCH_WEB_ROUNDS", "3"))
 def _setup_django(var_dir: Path) -> None:
     os.environ["BIZI_VAR_DIR"] = str(var_dir)
     os.environ["DEBUG"] = "false"  # measure what is deployed, not the debug templates
-    os.environ["BIZI_ROOT_URLCONF"] = "bench.urls"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    # bench.settings serves /bench/bare beside the portal's URLs; the server started below
+    # inherits it.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -157,10 +158,10 @@ def _wrk(path: str, header: str | None, master: int) -> tuple[float, float, floa
 
 
 def _serve(var_dir: Path) -> subprocess.Popen:
-    env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), BIZI_ROOT_URLCONF="bench.urls")
+    env = dict(os.environ, BIZI_VAR_DIR=str(var_dir))
     server = subprocess.Popen(
         [
-            *(sys.executable, "-m", "gunicorn", "portal.wsgi:application"),
+            *(sys.executable, "-m", "gunicorn", "-c", "portal/gunicorn.conf.py"),
             *("--bind", f"127.0.0.1:{PORT}", "--workers", "2", "--log-level", "warning"),
         ],
         cwd=ROOT,

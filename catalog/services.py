@@ -97,6 +97,7 @@ def _search_text(dataset: Dataset, tags: list[str], columns: list[str]) -> str:
 def _receive(upload_file: UploadedFile, upload_id: Any) -> Path:
     """Move (or stream-copy) the uploaded file under CATALOG_UPLOAD_DIR."""
     target = Path(settings.CATALOG_UPLOAD_DIR) / f"{upload_id}.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
     temporary = getattr(upload_file, "temporary_file_path", None)
     if temporary is not None:
         shutil.move(temporary(), target)

@@ -17,6 +17,7 @@ says "not your listing". So the check happens here, when the parser starts:
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -101,6 +102,8 @@ class GuardedUploadHandler(FileUploadHandler):
     def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
         if getattr(self, "refusal", None):
             raise UploadForbidden(self.refusal)
+        # Django's TemporaryFileUploadHandler, further down, streams the file into this folder.
+        Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
         super().new_file(field_name, file_name, *args, **kwargs)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:

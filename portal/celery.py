@@ -2,16 +2,31 @@
 in one place, so the next engineer sees every timer the portal runs."""
 
 import os
+from pathlib import Path
+from typing import Any
 
 from celery import Celery
 from django.conf import settings
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.base")
 
 app = Celery("bizi")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Every installed app's `tasks` module, found the one way Celery does it.
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _make_folders(sender: Celery, source: Any, **kwargs: object) -> None:
+    # The filesystem broker's folders (the demo, without REDIS_URL) and beat's schedule file
+    # live under var/; they are made here, when a process first sends a task or starts a
+    # worker or beat, since importing the settings creates nothing.
+    options = source.broker_transport_options or {}
+    keys = ("data_folder_in", "data_folder_out", "processed_folder", "control_folder")
+    folders = [options.get(key) for key in keys]
+    folders.append(str(Path(source.beat_schedule_filename).parent))
+    for folder in filter(None, folders):
+        Path(folder).mkdir(parents=True, exist_ok=True)
 
 
 @app.on_after_finalize.connect

@@ -1,9 +1,12 @@
-"""Production settings: the defaults of `portal.settings`, hardened.
+"""Production settings: the shared settings of `portal.settings.base`, hardened.
+
+Use with `DJANGO_SETTINGS_MODULE=portal.settings.production`.
 
 Secrets have no defaults here: a missing SECRET_KEY or DATABASE_URL stops the server at start
 instead of running with a demo value; so does a missing CACHE_URL (the cache every process
-shares) or one that names the broker's Redis database. `manage.py check --deploy` is clean
-with these settings.
+shares) or one that names the broker's Redis database. Each secret may instead be in a file
+named by `<NAME>_FILE` (`secret()` in env.py). `manage.py check --deploy` is clean with these
+settings.
 """
 
 import ipaddress
@@ -13,8 +16,9 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 from django.http.request import validate_host
 
-from portal.settings import *  # noqa: F403 - production extends the base settings wholesale
-from portal.settings import cache_is_shared, env
+from portal.settings.base import *  # noqa: F403 - production extends the base settings wholesale
+from portal.settings.base import cache_is_shared
+from portal.settings.env import env, secret
 
 
 def _redis_database(url: str) -> tuple[str, int, str] | None:
@@ -25,15 +29,15 @@ def _redis_database(url: str) -> tuple[str, int, str] | None:
     return (parts.hostname or "", parts.port or 6379, parts.path.strip("/") or "0")
 
 
-SECRET_KEY = env.str("SECRET_KEY")
+SECRET_KEY = secret("SECRET_KEY")
 DEBUG = False
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
-DATABASES = {"default": env.db_url("DATABASE_URL")}
+DATABASES = {"default": env.db_url_config(secret("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-# SECURE_PROXY_SSL_HEADER: only with BIZI_TRUSTED_PROXIES (portal/settings.py); a proxy that
+# SECURE_PROXY_SSL_HEADER: only with BIZI_TRUSTED_PROXIES (security.py); a proxy that
 # terminates TLS must be declared there, or SECURE_SSL_REDIRECT loops.
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -47,12 +51,12 @@ STORAGES = {
 }
 
 # Production needs a real broker: the filesystem transport is a single-machine demo aid.
-REDIS_URL = env.str("REDIS_URL")
+REDIS_URL = secret("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL
 # The cache every web process and worker shares: sessions, and what is cached under the data
 # generation (portal/generation.py). Its own Redis database, never the broker's: emptying one
 # (a test's cache.clear(), a purge) must not empty the other.
-CACHES = {"default": env.cache_url("CACHE_URL")}
+CACHES = {"default": env.cache_url_config(secret("CACHE_URL"))}
 if _redis_database(CACHES["default"].get("LOCATION", "")) == _redis_database(REDIS_URL):
     raise ImproperlyConfigured(
         "CACHE_URL must not be the broker's Redis database (REDIS_URL): "
@@ -77,7 +81,6 @@ if not validate_host(_base.hostname, ALLOWED_HOSTS):
     )
 
 # The log's signing key must be provided; production never generates one on its own.
-LEDGER_SIGNING_KEY = env.str("LEDGER_SIGNING_KEY", default="")
 if not LEDGER_SIGNING_KEY and not Path(LEDGER_SIGNING_KEY_FILE).exists():  # noqa: F405
     raise ImproperlyConfigured("Set LEDGER_SIGNING_KEY or LEDGER_SIGNING_KEY_FILE.")
 
