@@ -21,7 +21,7 @@ class WitnessForm(forms.Form):
         max_length=300,
     )
 
-    def __init__(self, *args, institutions, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, institutions, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["institution"].queryset = institutions
         if institutions.count() == 1:
