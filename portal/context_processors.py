@@ -1,13 +1,14 @@
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from portal.permissions import actor_for
 
 
-def _unread(request: HttpRequest) -> int:
+def _unread(user: AbstractBaseUser) -> int:
     from portal.access.notifications import unread_count
 
-    return unread_count(request.user)
+    return unread_count(user)
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:
@@ -16,6 +17,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     if not hasattr(request, "user"):
         return {}
     context: dict[str, object] = {"actor": actor_for(request.user)}
-    if request.user.is_authenticated:
-        context["unread_notifications"] = SimpleLazyObject(lambda: _unread(request))
+    user = request.user
+    if user.is_authenticated:
+        context["unread_notifications"] = SimpleLazyObject(lambda: _unread(user))
     return context

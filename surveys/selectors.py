@@ -11,7 +11,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.permissions import Actor, Perm, actor_for, can, require
+from portal.permissions import Perm, actor_for, can, require
 from surveys.models import Answer, Option, ResultSnapshot, Survey
 
 if TYPE_CHECKING:
@@ -115,11 +115,11 @@ def results_for(*, user: AbstractBaseUser, survey_id: int, institution: str = ""
     return Results(survey=survey, snapshot=snapshot, group_key=institution, group=group)
 
 
-def _waiting_for(actor: Actor, user: AbstractBaseUser) -> QuerySet[Survey]:
+def _waiting_for(institution_id: int, user: AbstractBaseUser) -> QuerySet[Survey]:
     now = timezone.now()
     in_audience = Q(audience=Survey.Audience.ALL_MEMBERS) | Exists(
         Survey.institutions.through.objects.filter(
-            survey_id=OuterRef("pk"), institution_id=actor.institution_id
+            survey_id=OuterRef("pk"), institution_id=institution_id
         )
     )
     answered = Exists(Answer.objects.filter(survey_id=OuterRef("pk"), user_id=user.pk))
@@ -133,8 +133,8 @@ def home_sections(*, user: AbstractBaseUser) -> list[HomeSection]:
 
     actor = actor_for(user)
     sections: list[HomeSection] = []
-    if actor.is_member:
-        waiting = _waiting_for(actor, user).count()
+    if actor.institution_id is not None:  # a member
+        waiting = _waiting_for(actor.institution_id, user).count()
         sections.append(
             HomeSection(
                 "Surveys",

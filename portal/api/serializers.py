@@ -42,7 +42,9 @@ class UserSummarySerializer(serializers.ModelSerializer):
 
 class MembershipSerializer(serializers.ModelSerializer):
     user = UserSummarySerializer(read_only=True)
-    institution = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    institution: serializers.SlugRelatedField[Institution] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = Membership
