@@ -25,7 +25,7 @@ run: install ## Migrate, load the demo, serve at http://127.0.0.1:8000 with a Ce
 	$(PY) manage.py collectstatic --noinput -v0
 	bin/run
 
-test: install ## Lint, check migrations and run the whole suite
+test: install ## Lint, type-check, check migrations and run the whole suite under coverage
 	bin/test
 
 bench: install ## Run the benchmarks (ONLY=web|ledger|storage|… for one group)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from pytest_django.fixtures import Settings
 
 pytest_plugins = ["portal.tests.fixtures"]
 
@@ -66,7 +67,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def _one_process_cache(settings: pytest.FixtureRequest) -> None:
+def _one_process_cache(settings: Settings) -> None:
     # An empty in-memory cache per test. Cached pages stay on: the test's process (and its
     # live-server thread) is the only one writing, so the generation sees every write;
     # `worker_factory` turns them off for tests with a worker process, which cannot share it.
@@ -158,7 +159,7 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def worker_factory(transactional_db: None, tmp_path: Path, settings):  # type: ignore[no-untyped-def]
+def worker_factory(transactional_db: None, tmp_path: Path, settings):
     """Make worker processes for this test; every one is stopped when the test ends."""
     from portal.celery import app
 
@@ -177,14 +178,14 @@ def worker_factory(transactional_db: None, tmp_path: Path, settings):  # type: i
 
 
 @pytest.fixture
-def celery_worker(worker_factory):  # type: ignore[no-untyped-def]
+def celery_worker(worker_factory):
     """A started worker for this test."""
     worker = worker_factory()
     worker.start()
     return worker
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
     """Poll `predicate` until it returns something truthy; fail the test after `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -212,7 +213,7 @@ ARTIFACTS = Path(__file__).parent / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
-def chromium():  # type: ignore[no-untyped-def]
+def chromium():
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a
@@ -225,11 +226,11 @@ def chromium():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def new_page(chromium, live_server, request):  # type: ignore[no-untyped-def]
+def new_page(chromium, live_server, request):
     """Open pages in fresh browser contexts (one per person) against the live server."""
     contexts = []
 
-    def open_page():  # type: ignore[no-untyped-def]
+    def open_page():
         context = chromium.new_context(base_url=live_server.url)
         context.set_default_timeout(15_000)
         contexts.append(context)
@@ -243,7 +244,7 @@ def new_page(chromium, live_server, request):  # type: ignore[no-untyped-def]
         context.close()
 
 
-def sign_in(page, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+def sign_in(page, username: str, password: str) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
@@ -252,7 +253,7 @@ def sign_in(page, username: str, password: str) -> None:  # type: ignore[no-unty
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _flush_through_ledger_guard():  # type: ignore[no-untyped-def]
+def _flush_through_ledger_guard():
     """Let the test database be emptied between transactional tests.
 
     The ledger's tables refuse DELETE and TRUNCATE (ledger/db_guard.py). Django empties the
@@ -266,7 +267,7 @@ def _flush_through_ledger_guard():  # type: ignore[no-untyped-def]
     ops_class = type(connection.ops)
     original = ops_class.sql_flush
 
-    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):  # type: ignore[no-untyped-def]
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
         statements = original(
             self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
         )
@@ -281,7 +282,7 @@ def _flush_through_ledger_guard():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():  # type: ignore[no-untyped-def]
+def _empty_cache():
     """Each test starts with an empty cache, as its database starts empty."""
     from django.core.cache import cache
 

@@ -201,6 +201,8 @@ class RequestListView(APIView):
     """`GET`: requests of your institution and for its data (every one for moderators);
     `POST`: ask for access to a dataset."""
 
+    pagination_class = AccessPagination  # read by the schema; get() pages by hand
+
     @extend_schema(
         parameters=[
             OpenApiParameter("state", str, enum=AccessRequest.State.values),
@@ -311,6 +313,8 @@ class RequestApproveView(APIView):
 
 class GrantListView(APIView):
     """Grants to your institution and of its data (every one for moderators)."""
+
+    pagination_class = AccessPagination  # read by the schema; get() pages by hand
 
     @extend_schema(
         parameters=[OpenApiParameter("state", str, enum=["active", "expired", "revoked"])],

@@ -85,7 +85,7 @@ SCENARIOS = [
 ]
 
 
-def _steward_of(dataset: Dataset):  # type: ignore[no-untyped-def]
+def _steward_of(dataset: Dataset):
     return (
         get_user_model()
         .objects.filter(membership__institution=dataset.institution, membership__role="steward")

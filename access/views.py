@@ -167,7 +167,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _request_action(action: Any, done: str):  # type: ignore[no-untyped-def]
+def _request_action(action: Any, done: str):
     @login_required
     @require_POST
     def view(request: HttpRequest, pk: int) -> HttpResponse:

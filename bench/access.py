@@ -55,6 +55,7 @@ def child_prepare(path: str) -> None:
     upload = queue_upload(nina, Path(path), "bench loans")
     done = services.upload_process(upload_id=str(upload.pk))
     assert done.state == "ready", done.problems
+    assert done.dataset is not None and done.version is not None
     request = access.access_request_create(
         user=omar,
         dataset=done.dataset,
@@ -72,7 +73,9 @@ def child_prepare(path: str) -> None:
     if os.environ.get("BENCH_ACCESS_COPY") != "csv":
         assert services.version_arrow_copy(version_id=version.pk)  # the worker's job
         version.refresh_from_db()
-    copy = StoredObject.objects.filter(pk=version.arrow_object_id).values_list("size", flat=True)
+    copy = StoredObject.objects.filter(
+        pk__in=[version.arrow_object_id] if version.arrow_object_id else []
+    ).values_list("size", flat=True)
     print(
         json.dumps(
             {
@@ -117,7 +120,7 @@ def child_download(grant_id: int, size: int, fmt: str) -> None:
     response = client.get(f"/api/v1/grants/{grant_id}/data/", {"format": fmt})
     assert response.status_code == 200, response.status_code
     first, out = None, 0
-    for piece in response.streaming_content:
+    for piece in response:
         if first is None:
             first = time.perf_counter() - began
         out += len(piece)

@@ -68,7 +68,7 @@ def _peak_rss_mib() -> float:
     return float("nan")
 
 
-def queue_upload(user, path: Path, title: str):  # type: ignore[no-untyped-def]
+def queue_upload(user, path: Path, title: str):
     """A checked-nothing-yet upload of the file at `path`, as the publish page leaves it for the
     worker (needs Django set up); `upload_process` then checks and stores it."""
     from catalog import services
@@ -227,7 +227,7 @@ def _analyze() -> None:
             cursor.execute("VACUUM ANALYZE")
 
 
-def _latency(client, url: str, n: int = SAMPLES, cold: bool = False) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+def _latency(client, url: str, n: int = SAMPLES, cold: bool = False) -> tuple[float, float, float]:
     """p50 and p99 of the wall time of `n` requests, and the median CPU time this process
     spent on one (the web side's own work: on a shared machine the wall time also holds the
     waits for a core, which the CPU time does not)."""

@@ -32,6 +32,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bench.scratch import create_django_database, drop_django_database, setup_django
 
@@ -56,7 +57,7 @@ END = datetime(2026, 11, 1, tzinfo=UTC)
 SPAN = timedelta(days=365)
 
 
-def _load(engine: str, table: str, columns: list[str], rows) -> None:  # type: ignore[no-untyped-def]
+def _load(engine: str, table: str, columns: list[str], rows) -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -347,7 +348,7 @@ _OPEN = ("pending_moderation", "pending_decision")
 REQUESTED_DATASETS = 5000
 
 
-def _fill_access(engine: str, institutions: list, owner) -> None:  # type: ignore[no-untyped-def]
+def _fill_access(engine: str, institutions: list, owner) -> None:
     """REQUESTS access requests on the first REQUESTED_DATASETS listings, their grants and
     downloads, in the proportions of the module docstring."""
     from catalog.models import Dataset
@@ -396,7 +397,9 @@ def _fill_access(engine: str, institutions: list, owner) -> None:  # type: ignor
             for n, ds in enumerate(dataset_ids)
         ),
     )
-    requests, grants, downloads = [], [], []
+    requests: list[tuple[Any, ...]] = []
+    grants: list[tuple[Any, ...]] = []
+    downloads: list[tuple[Any, ...]] = []
     pending = 0
     for i in range(REQUESTS):
         state = _STATES[i % 100]
@@ -444,6 +447,7 @@ def _fill_access(engine: str, institutions: list, owner) -> None:  # type: ignor
             )
         )
         if state == "approved":
+            assert decided is not None  # every approved request has its decision time
             g = len(grants) + 1
             grants.append(
                 (
@@ -551,7 +555,7 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _time_page(client, url: str, query: dict) -> list[float]:  # type: ignore[no-untyped-def]
+def _time_page(client, url: str, query: dict) -> list[float]:
     times = []
     for _ in range(SAMPLES):
         started = time.perf_counter()

@@ -113,8 +113,8 @@ def _tile_figures(size: int, engine: str) -> None:
     from portal.tests.factories import ConsortiumRoleFactory, UserFactory
 
     seal_block_if_due(force=True)
-    auditor = UserFactory(username=f"bench-auditor-{size}")
-    ConsortiumRoleFactory(user=auditor, role=ConsortiumRole.Role.AUDITOR)
+    auditor = UserFactory.create(username=f"bench-auditor-{size}")
+    ConsortiumRoleFactory.create(user=auditor, role=ConsortiumRole.Role.AUDITOR)
     client = Client()
     client.force_login(auditor)
     rng = random.Random(size)

@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.access import child, granted_demo
 from bench.catalog import MiB, _peak_rss_mib
@@ -63,7 +64,7 @@ def child_serve(grant_id: int) -> None:
     grant = Grant.objects.get(pk=grant_id)
     omar = get_user_model().objects.get(username="omar")
     _token, secret = services.sharing_token_create(user=omar, grant=grant)
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    auth: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
     share, table = services.share_name(grant), services.table_name(grant)
     client = Client()
     # A running server has its URLs and views loaded: warm up with the share list.
@@ -82,7 +83,7 @@ def child_serve(grant_id: int) -> None:
         path = "/delta-sharing" + url.split("/delta-sharing", 1)[1]
         fetched = client.get(path)
         assert fetched.status_code == 200, fetched.status_code
-        out += sum(len(p) for p in fetched.streaming_content)
+        out += sum(len(p) for p in fetched)
     seconds = time.perf_counter() - began
     print(json.dumps({"mib_s": out / MiB / seconds, "out_mib": out / MiB, "rss": _peak_rss_mib()}))
 

@@ -37,7 +37,7 @@ def _option_index(i: int) -> int:
     return next(index for bound, index in CUMULATIVE if share < bound)
 
 
-def _insert(engine: str, survey, options, institutions, start: int, stop: int) -> None:  # type: ignore[no-untyped-def]
+def _insert(engine: str, survey, options, institutions, start: int, stop: int) -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 

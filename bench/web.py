@@ -31,6 +31,13 @@ DURATION = os.environ.get("BENCH_WEB_DURATION", "3s")
 ROUNDS = int(os.environ.get("BENCH_WEB_ROUNDS", "3"))
 
 
+def _find(pattern: str, text: str) -> re.Match[str]:
+    found = re.search(pattern, text)
+    if found is None:
+        raise RuntimeError(f"wrk's report has no {pattern!r}:\n{text}")
+    return found
+
+
 def _setup_django(var_dir: Path) -> None:
     os.environ["BIZI_VAR_DIR"] = str(var_dir)
     os.environ["DEBUG"] = "false"  # measure what is deployed, not the debug templates
@@ -150,9 +157,9 @@ def _wrk(path: str, header: str | None, master: int) -> tuple[float, float, floa
     cpu = _server_cpu_seconds(master) - cpu_before
     if "Non-2xx" in out:
         raise RuntimeError(f"{path} answered errors under load:\n{out}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    value, unit = re.search(r"\s99%\s+([\d.]+)(us|ms|s)\b", out).groups()
+    rps = float(_find(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(_find(r"(\d+) requests in", out).group(1))
+    value, unit = _find(r"\s99%\s+([\d.]+)(us|ms|s)\b", out).groups()
     p99_ms = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
     return rps, p99_ms, cpu * 1000 / requests
 

@@ -142,8 +142,29 @@ class CatalogPagination(PagePagination):
 
     page_size = 25
 
-    def __init__(self, *, count: int) -> None:
+    def __init__(self, *, count: int = 0) -> None:  # the schema generator passes none
         self.django_paginator_class = functools.partial(selectors.CountedPaginator, count=count)
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        paged = super().get_paginated_response_schema(schema)
+        paged["required"] = [*paged["required"], "facets"]
+        paged["properties"]["facets"] = {
+            "type": "object",
+            "description": "Per facet (category, sensitivity, institution, tag): its values.",
+            "additionalProperties": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "value": {"type": "string"},
+                        "label": {"type": "string"},
+                        "count": {"type": "integer"},
+                    },
+                    "required": ["value", "label", "count"],
+                },
+            },
+        }
+        return paged
 
 
 def _get(request: Request, pk: int) -> Dataset:
@@ -166,6 +187,7 @@ class DatasetListView(APIView):
     """
 
     parser_classes = [MultiPartParser, FormParser, JSONParser]
+    pagination_class = CatalogPagination  # read by the schema; get() pages by hand
 
     @extend_schema(
         parameters=[

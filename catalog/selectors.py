@@ -310,13 +310,6 @@ def versions(dataset: Dataset) -> QuerySet[DatasetVersion]:
     return dataset.versions.select_related("created_by").order_by("-number")
 
 
-def facet_labels() -> dict[str, Any]:
-    return {
-        "category": dict(Dataset.Category.choices),
-        "sensitivity": dict(Dataset.Sensitivity.choices),
-    }
-
-
 def dataset_scope(dataset_id: object) -> str:
     """Where `catalog.services` keeps the openings of a listing's ledger events."""
     return f"dataset:{dataset_id}"

@@ -74,13 +74,13 @@ def _upload_outcome(request: HttpRequest, upload: DatasetUpload) -> HttpResponse
     return redirect(target)
 
 
-def _refuse(request: HttpRequest, form, template: str, context: dict) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _refuse(request: HttpRequest, form, template: str, context: dict) -> HttpResponse:
     if request.headers.get("Accept") == "application/json":
         return JsonResponse({"errors": _form_errors(form.errors)}, status=400)
     return render(request, template, {**context, "form": form}, status=400)
 
 
-def _upload_page(request: HttpRequest, form, template: str, context: dict, **start):  # type: ignore[no-untyped-def]
+def _upload_page(request: HttpRequest, form, template: str, context: dict, **start):
     """Show the form, or start the upload it carries and go where its outcome leads."""
     if request.method == "POST":
         if form.is_valid():
@@ -192,7 +192,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "catalog/edit.html", {"form": form, "dataset": dataset}, status=status)
 
 
-def _status_action(action, done: str):  # type: ignore[no-untyped-def]
+def _status_action(action, done: str):
     @login_required
     @require_POST
     def view(request: HttpRequest, pk: int) -> HttpResponse:

@@ -7,16 +7,17 @@ from rest_framework import generics, permissions, status
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from consortium import selectors, services
 from consortium import serializers as s
-from consortium.models import ApiToken, Membership
+from consortium.models import ApiToken, Institution, Membership
 from portal.api.caching import CachedListMixin
 from portal.clientip import client_ip
 from portal.lockout import LockedOut
-from portal.permissions import Perm, actor_for, require
+from portal.permissions import AuthenticatedRequest, Perm, actor_for, require
 
 
 class TokenThrottle(AnonRateThrottle):
@@ -68,7 +69,7 @@ class TokenListView(generics.ListAPIView):
 
     serializer_class = s.TokenInfoSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ApiToken.objects.none()
         return selectors.api_token_list(user=self.request.user)
@@ -78,7 +79,7 @@ class TokenDetailView(APIView):
     """`DELETE` revokes one of your own tokens (404 for anyone else's)."""
 
     @extend_schema(request=None, responses={204: None})
-    def delete(self, request: Request, pk: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, pk: int) -> Response:
         token = get_object_or_404(selectors.own_tokens(user=request.user), pk=pk)
         services.api_token_revoke(token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -105,10 +106,10 @@ class InstitutionListView(CachedListMixin, generics.ListCreateAPIView):
     serializer_class = s.InstitutionSerializer
     filterset_fields = ["kind"]
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return selectors.institution_list(user=self.request.user)
 
-    def perform_create(self, serializer: s.InstitutionSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Institution]) -> None:
         require(self.request.user, Perm.INSTITUTION_CREATE)
         serializer.instance = services.institution_create(**serializer.validated_data)
 
@@ -116,7 +117,7 @@ class InstitutionListView(CachedListMixin, generics.ListCreateAPIView):
 class InstitutionDetailView(generics.RetrieveAPIView):
     serializer_class = s.InstitutionSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return selectors.institution_list(user=self.request.user)
 
 
@@ -125,7 +126,7 @@ class InstitutionMembershipsView(generics.ListAPIView):
 
     serializer_class = s.MembershipSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no URL kwargs
             return Membership.objects.none()
         institution = get_object_or_404(
@@ -138,24 +139,24 @@ class MembershipListView(generics.ListAPIView):
     serializer_class = s.MembershipSerializer
     filterset_fields = ["role"]
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return selectors.membership_visible_qs(user=self.request.user)
 
 
 class MembershipDetailView(APIView):
     """`GET` a membership you may see; `PATCH {"role": …}` if you are its institution's steward."""
 
-    def _get(self, request: Request, pk: int) -> Membership:
+    def _get(self, request: AuthenticatedRequest, pk: int) -> Membership:
         membership = get_object_or_404(selectors.membership_visible_qs(user=request.user), pk=pk)
         require(request.user, Perm.MEMBERSHIP_VIEW, membership)
         return membership
 
     @extend_schema(responses=s.MembershipSerializer)
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: int) -> Response:
         return Response(s.MembershipSerializer(self._get(request, pk)).data)
 
     @extend_schema(request=s.MembershipRoleSerializer, responses=s.MembershipSerializer)
-    def patch(self, request: Request, pk: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, pk: int) -> Response:
         membership = self._get(request, pk)
         data = s.MembershipRoleSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -43,7 +43,7 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
             # Keep the cached copy's time of last use, or every request would touch again.
             generation.store(_key(token.digest, gen), token, TOKEN_CACHE_SECONDS)
         # The generation this request's cached reads are keyed by (portal/pagecache.py).
-        token.user._bizi_generation = gen
+        token.user._bizi_generation = gen  # type: ignore[attr-defined]
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -1,6 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from portal import generation
 
@@ -14,7 +14,7 @@ class ConsortiumBackend(ModelBackend):
     write, so the next request loads the user afresh and signs out or refuses at once.
     """
 
-    def get_user(self, user_id: int) -> AbstractBaseUser | None:
+    def get_user(self, user_id: int) -> User | None:
         gen = generation.current()
         key = f"bizi:user:{user_id}:{gen}"
         user = generation.cached(key) if gen is not None else None

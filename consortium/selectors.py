@@ -64,7 +64,7 @@ def home_sections(*, user: AbstractBaseUser) -> list[HomeSection]:
     actor = actor_for(user)
     sections: list[HomeSection] = []
     if actor.is_member:
-        institution = user.membership.institution  # type: ignore[union-attr]  # loaded with user
+        institution = user.membership.institution  # loaded with user
         members = Membership.objects.filter(institution_id=actor.institution_id).count()
         url = reverse("institution-detail", args=[institution.slug])
         section = HomeSection(f"{institution.name}")

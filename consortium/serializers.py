@@ -26,12 +26,17 @@ class TokenInfoSerializer(serializers.ModelSerializer):
 
 
 class InstitutionSerializer(serializers.ModelSerializer):
-    member_count = serializers.IntegerField(read_only=True, required=False)
+    member_count = serializers.SerializerMethodField()
 
     class Meta:
         model = Institution
         fields = ["id", "name", "slug", "kind", "lei", "created_at", "member_count"]
         read_only_fields = ["id", "created_at", "member_count"]
+
+    def get_member_count(self, institution: Institution) -> int:
+        # Lists annotate the count; a single institution (your own in `me`, a new one) counts.
+        annotated: int | None = getattr(institution, "member_count", None)
+        return institution.memberships.count() if annotated is None else annotated
 
 
 class UserSummarySerializer(serializers.ModelSerializer):
@@ -42,7 +47,9 @@ class UserSummarySerializer(serializers.ModelSerializer):
 
 class MembershipSerializer(serializers.ModelSerializer):
     user = UserSummarySerializer(read_only=True)
-    institution = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    institution: serializers.SlugRelatedField[Institution] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = Membership

@@ -5,7 +5,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,7 +25,7 @@ def institution_create(*, name: str, kind: str, lei: str, slug: str) -> Institut
 
 
 @transaction.atomic
-def membership_set_role(*, by: AbstractBaseUser, membership: Membership, role: str) -> Membership:
+def membership_set_role(*, by: User, membership: Membership, role: str) -> Membership:
     """Change a member's role within their institution; only that institution's stewards may."""
     require(by, Perm.MEMBERSHIP_CHANGE, membership)
     if role not in Membership.Role.values:
@@ -44,7 +44,7 @@ def token_digest(secret: str) -> str:
 
 
 def api_token_issue(
-    *, user: AbstractBaseUser, name: str = "", ttl: timedelta | None = None
+    *, user: User, name: str = "", ttl: timedelta | None = None
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its secret. The secret is shown once, never stored."""
     if not user.is_active:
@@ -66,7 +66,7 @@ def api_token_revoke(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
-def api_tokens_revoke_all(*, user: AbstractBaseUser) -> int:
+def api_tokens_revoke_all(*, user: User) -> int:
     """Revoke every live token of an account (its password changed, or it was disabled)."""
     return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now()

@@ -12,5 +12,5 @@ class DashboardSnapshotAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     readonly_fields = ["kind", "key", "payload", "computed_at", "took_ms"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False

@@ -96,7 +96,7 @@ class Table:
         return mark_safe("".join(cells))  # noqa: S308 - every value is escaped above
 
 
-def _page(request: HttpRequest, template: str, context: dict[str, Any], form: forms.Form):  # type: ignore[no-untyped-def]
+def _page(request: HttpRequest, template: str, context: dict[str, Any], form: forms.Form):
     query = request.GET.urlencode()
     for table in context["tables"]:
         table.csv_url = f"{context['csv_url']}?table={table.name}" + (f"&{query}" if query else "")
@@ -131,7 +131,7 @@ def _cell(value: object) -> object:
     return "" if value is None else value
 
 
-def _dashboard(build: Callable[[HttpRequest], dict[str, Any]]):  # type: ignore[no-untyped-def]
+def _dashboard(build: Callable[[HttpRequest], dict[str, Any]]):
     """Page and CSV views of one dashboard from the function that builds its context."""
 
     @login_required

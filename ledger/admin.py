@@ -8,13 +8,13 @@ from ledger.models import Block, Cosignature, Entry, VerificationRun, Witness
 class ReadOnlyAdmin(admin.ModelAdmin):
     """The database refuses changes to the log anyway; the admin does not offer them."""
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None):
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

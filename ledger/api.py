@@ -176,7 +176,10 @@ class RangeSerializer(serializers.Serializer):
 class EntryOutSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     kind = serializers.CharField()
-    data = serializers.CharField(help_text="base64 of the exact canonical JSON bytes")
+    # DRF's metaclass takes declared fields out of the class, so this does not hide .data.
+    data = serializers.CharField(  # type: ignore[assignment]
+        help_text="base64 of the exact canonical JSON bytes"
+    )
     leaf_hash = serializers.CharField(help_text="hex SHA-256(0x00 || data)")
     entry = serializers.JSONField(help_text="data, decoded")
 

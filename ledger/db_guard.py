@@ -10,7 +10,11 @@ GUARDED_TABLES = ("ledger_entry", "ledger_treenode", "ledger_block", "ledger_cos
 
 
 def guard_sql(vendor: str) -> list[str]:
-    """Statements that install the triggers on this database vendor."""
+    """Statements that install the triggers on this database vendor.
+
+    Migration 0002 holds its own copy, as these were when it was made: a change here needs a
+    migration of its own to reach existing databases.
+    """
     if vendor == "postgresql":
         statements = [
             """
@@ -45,7 +49,7 @@ def guard_sql(vendor: str) -> list[str]:
 
 
 def unguard_sql(vendor: str) -> list[str]:
-    """Statements that remove the triggers (the migration's reverse; test database flushes)."""
+    """Statements that remove the triggers (test database flushes; 0002 has its own copy)."""
     if vendor == "postgresql":
         statements = []
         for table in GUARDED_TABLES:

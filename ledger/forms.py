@@ -1,8 +1,11 @@
+from typing import Any
+
 from django import forms
 
 
 class WitnessForm(forms.Form):
-    institution = forms.ModelChoiceField(queryset=None)  # the view passes who may register
+    # The view passes who may register.
+    institution: "forms.ModelChoiceField[Any]" = forms.ModelChoiceField(queryset=None)
     url = forms.URLField(
         assume_scheme="https",
         label="Witness URL",
@@ -19,7 +22,7 @@ class WitnessForm(forms.Form):
         max_length=300,
     )
 
-    def __init__(self, *args, institutions, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, institutions, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["institution"].queryset = institutions
         if institutions.count() == 1:

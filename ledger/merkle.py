@@ -117,7 +117,7 @@ class Node(NamedTuple):
     """A perfect subtree: leaves ``[index << level, (index + 1) << level)``."""
 
     level: int
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index(), which nothing here calls
 
     @property
     def begin(self) -> int:
@@ -306,7 +306,7 @@ class StoredNode(NamedTuple):
     """A perfect-subtree hash to persist: ``(level, index, hash)``."""
 
     level: int
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index(), which nothing here calls
     hash: bytes
 
 

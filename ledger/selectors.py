@@ -349,6 +349,6 @@ def institutions_registering_witnesses(*, may_register: Callable[[Any], bool]) -
 
     The institution model is read from the witness's own foreign key: the ledger does not
     import the consortium app that sits above it."""
-    institution = Witness._meta.get_field("institution").related_model
+    institution: Any = Witness._meta.get_field("institution").related_model
     allowed = [i.pk for i in institution.objects.all() if may_register(i)]
     return institution.objects.filter(pk__in=allowed).order_by("name")

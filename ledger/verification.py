@@ -127,7 +127,7 @@ def _check_block(block: Block, previous: Block | None, root: bytes) -> None:
 def verify_ledger(*, record: bool = True, triggered_by: str = "command") -> VerifyResult:
     started = timezone.now()
     clock = time.monotonic()
-    size, frontier, root = 0, (), merkle.EMPTY_ROOT
+    size, frontier, root = 0, tuple[bytes, ...](), merkle.EMPTY_ROOT
     blocks = iter(Block.objects.order_by("height"))
     block = next(blocks, None)
     previous: Block | None = None
@@ -142,7 +142,7 @@ def verify_ledger(*, record: bool = True, triggered_by: str = "command") -> Veri
                 if block is not None and size < block.tree_size <= size + len(rows) - start:
                     stop = start + block.tree_size - size
                 segment = rows[start:stop]
-                leaves = []
+                leaves: list[bytes] = []
                 for index, data, stored_leaf in segment:
                     if index != size + len(leaves):
                         raise _Mismatch(f"entry {size + len(leaves)} is missing")
@@ -156,9 +156,9 @@ def verify_ledger(*, record: bool = True, triggered_by: str = "command") -> Veri
                     if leaf != stored_leaf:
                         raise _Mismatch(f"entry {index}: stored leaf hash does not match its bytes")
                     leaves.append(leaf)
-                result = merkle.append_leaves(size, frontier, leaves)
-                _check_nodes(result.new_nodes)
-                size, frontier, root = result.tree_size, result.frontier, result.root
+                appended = merkle.append_leaves(size, frontier, leaves)
+                _check_nodes(appended.new_nodes)
+                size, frontier, root = appended.tree_size, appended.frontier, appended.root
                 while block is not None and block.tree_size == size:
                     _check_block(block, previous, root)
                     blocks_checked += 1

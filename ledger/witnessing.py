@@ -43,7 +43,7 @@ REFUSALS = {
 }
 
 
-def witness_register(*, institution, name: str, url: str, vkey: str) -> Witness:  # type: ignore[no-untyped-def]
+def witness_register(*, institution, name: str, url: str, vkey: str) -> Witness:
     try:
         verifier = parse_verifier_key(vkey.strip())
     except NoteError as exc:

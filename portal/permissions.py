@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from rest_framework.request import Request
 
 from consortium.models import ConsortiumRole, Institution, Membership
 
@@ -95,6 +97,18 @@ class Actor:
 ANONYMOUS = Actor(user_id=None)
 
 
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request of a page behind `login_required`: for type checkers, its user is signed in."""
+
+    user: User
+
+
+class AuthenticatedRequest(Request):
+    """The request of an API view behind `IsAuthenticated` (the default): its user is signed in."""
+
+    user: User
+
+
 def actor_for(user: AbstractBaseUser | AnonymousUser) -> Actor:
     """Load the user's membership and roles; cached on the user object for the request."""
     if not user.is_authenticated:
@@ -104,7 +118,8 @@ def actor_for(user: AbstractBaseUser | AnonymousUser) -> Actor:
         return cached
     try:
         # Loaded with the user by the auth backend and the token lookup: no query here then.
-        membership: Membership | None = user.membership  # type: ignore[union-attr]
+        # (AbstractBaseUser has no `membership`: that is auth.User's reverse one-to-one.)
+        membership: Membership | None = user.membership  # type: ignore[attr-defined]
     except Membership.DoesNotExist:
         membership = None
     roles = frozenset(ConsortiumRole.objects.filter(user_id=user.pk).values_list("role", flat=True))
@@ -115,7 +130,7 @@ def actor_for(user: AbstractBaseUser | AnonymousUser) -> Actor:
         institution_role=membership.role if membership else None,
         consortium_roles=roles,
     )
-    user._bizi_actor = actor  # type: ignore[union-attr]  # per-request cache on the instance
+    user._bizi_actor = actor  # type: ignore[attr-defined]  # per-request cache on the instance
     return actor
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -24,7 +25,7 @@ from sharing.models import ShareTable, SharingToken
 from sharing.services import SCHEMA_NAME, SharingError, invalid, share_name, table_name
 
 NDJSON = "application/x-ndjson; charset=utf-8"
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def error_response(exc: SharingError) -> JsonResponse:
@@ -40,7 +41,7 @@ def protocol(methods: tuple[str, ...], *, authenticate: bool = True) -> Callable
     def decorate(view: View) -> View:
         @csrf_exempt
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             try:
                 if request.method not in methods:
                     raise SharingError(
@@ -353,9 +354,10 @@ def _stream(object_id: Any, start: int, length: int, fetch: Any) -> Iterator[byt
 
 
 @protocol(("GET", "HEAD"), authenticate=False)
-def file(request: HttpRequest, file_id: str) -> HttpResponse:
+def file(request: HttpRequest, file_id: str) -> HttpResponseBase:
     access = services.file_fetch(file_id=file_id, params=request.GET.dict())
     size = access.file.size
+    response: HttpResponseBase
     try:
         span = _byte_range(request.headers.get("Range", ""), size)
     except SharingError as exc:

@@ -19,7 +19,7 @@ from datetime import UTC, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -182,7 +182,7 @@ def share_files_make(*, grant_id: int) -> bool:
     try:
         version = grant.version
         arrow = version.arrow_object_id is not None
-        with object_open(version.arrow_object_id if arrow else version.object_id) as raw:
+        with object_open(version.arrow_object_id or version.object_id) as raw:
             tables = view_tables(
                 raw, grant_view(grant), block_size=settings.ACCESS_DOWNLOAD_BLOCK_BYTES, arrow=arrow
             )
@@ -295,7 +295,7 @@ def token_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def sharing_token_create(*, user: AbstractBaseUser, grant: Grant) -> tuple[SharingToken, str]:
+def sharing_token_create(*, user: User, grant: Grant) -> tuple[SharingToken, str]:
     """A new bearer token for `user` on `grant` and its secret (shown once, in the profile).
 
     One token per person and grant: the previous one stops working. It expires with the
@@ -323,7 +323,7 @@ def sharing_token_create(*, user: AbstractBaseUser, grant: Grant) -> tuple[Shari
     return token, secret
 
 
-def sharing_token_revoke(*, user: AbstractBaseUser, token: SharingToken) -> SharingToken:
+def sharing_token_revoke(*, user: User, token: SharingToken) -> SharingToken:
     """Its owner, or whoever may revoke the grant, ends a token now."""
     if token.user_id != user.pk and not can(user, Perm.GRANT_REVOKE, token.grant):
         raise DomainError("Only the token's owner can revoke it.", code="forbidden")
@@ -337,7 +337,7 @@ def sharing_token_revoke(*, user: AbstractBaseUser, token: SharingToken) -> Shar
 CLIENT_PREFIX = "bizioc_"
 
 
-def oauth_client_create(*, user: AbstractBaseUser, grant: Grant) -> tuple[OAuthClient, str]:
+def oauth_client_create(*, user: User, grant: Grant) -> tuple[OAuthClient, str]:
     """New OAuth client credentials for `user` on `grant`, and the secret (shown once).
 
     One client per person and grant: the previous one, and the tokens it obtained, stop.
@@ -363,7 +363,7 @@ def oauth_client_create(*, user: AbstractBaseUser, grant: Grant) -> tuple[OAuthC
     return client, secret
 
 
-def oauth_client_revoke(*, user: AbstractBaseUser, client: OAuthClient) -> None:
+def oauth_client_revoke(*, user: User, client: OAuthClient) -> None:
     if client.user_id != user.pk:
         raise DomainError("Only the client's owner can revoke it.", code="forbidden")
     now = timezone.now()

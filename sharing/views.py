@@ -7,19 +7,20 @@ import json
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from access.selectors import grants_visible
 from portal.errors import DomainError
+from portal.permissions import AuthenticatedHttpRequest
 from sharing import selectors, services
 
 
 @login_required
 @require_POST
-def profile_download(request: HttpRequest, pk: int) -> HttpResponse:
+def profile_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """A new token (or, with kind=oauth, OAuth client credentials) for this person and grant,
     handed out once as a profile file."""
     grant = get_object_or_404(grants_visible(user=request.user), pk=pk)
@@ -43,7 +44,7 @@ def profile_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     token = selectors.own_token(user=request.user, pk=pk)
     services.sharing_token_revoke(user=request.user, token=token)
     messages.success(request, f"Token {token.prefix}… revoked: it works no more.")
@@ -52,7 +53,7 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def client_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def client_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     client = selectors.own_client(user=request.user, pk=pk)
     services.oauth_client_revoke(user=request.user, client=client)
     messages.success(request, f"OAuth client {client.client_id} revoked, and its tokens.")

@@ -14,10 +14,10 @@ class StorageNodeAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "status", "path", "bucket", "last_checked_at", "last_error"]
     list_filter = ["kind", "status"]
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False  # `manage.py storage_node add` creates the folder or bucket too
 
 
@@ -26,10 +26,10 @@ class StoredObjectAdmin(admin.ModelAdmin):
     list_display = ["id", "cid", "size", "stored_size", "k", "m", "created_at"]
     search_fields = ["cid", "id"]
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False
 
 
@@ -38,10 +38,10 @@ class StorageEventAdmin(admin.ModelAdmin):
     list_display = ["created_at", "kind", "object_id", "node", "stripe", "shard", "detail"]
     list_filter = ["kind"]
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False
 
 
@@ -49,5 +49,5 @@ class StorageEventAdmin(admin.ModelAdmin):
 class Table1RunAdmin(admin.ModelAdmin):
     list_display = ["created_at", "nodes", "trials", "seed"]
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False

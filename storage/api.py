@@ -2,6 +2,8 @@
 and member institutions' scripts. Thin: permissions from `portal.permissions`, data from
 `storage.selectors`, changes through `storage.services`."""
 
+from typing import Any
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -27,13 +29,13 @@ class StorageViewer(permissions.BasePermission):
 # with other values, and named enums of the same field name collide in the OpenAPI document.
 @extend_schema_field({"type": "string", "enum": StorageNode.Status.values})
 class NodeStatusField(serializers.ChoiceField):
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(choices=StorageNode.Status.choices, **kwargs)
 
 
 @extend_schema_field({"type": "string", "enum": StorageNode.Kind.values})
 class NodeKindField(serializers.ChoiceField):
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(choices=StorageNode.Kind.choices, **kwargs)
 
 

@@ -87,7 +87,7 @@ def _pb_bytes_field(field: int, payload: bytes) -> bytes:
     return _varint((field << 3) | 2) + _varint(len(payload)) + payload  # wire type 2
 
 
-def _multihash_sha256(block: bytes | memoryview) -> bytes:
+def _multihash_sha256(block: bytes | bytearray | memoryview) -> bytes:
     return bytes((MULTIHASH_SHA2_256, 32)) + hashlib.sha256(block).digest()
 
 

@@ -545,7 +545,7 @@ class ObjectReader(io.RawIOBase):
         data_key: bytes,
         backends: Mapping[int, NodeBackend],
         executor: Executor,
-        on_problems: Callable[[list[ShardProblem]], None] | None = None,
+        on_problems: Callable[[list[ShardProblem]], object] | None = None,
         prefetch: int = 2,
         io_executor: Executor | None = None,
     ) -> None:
@@ -617,7 +617,7 @@ class ObjectReader(io.RawIOBase):
         self._pos += n
         return n
 
-    def __iter__(self) -> Iterator[bytes]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[bytes]:
         if self._pos < len(self._chunk):
             rest = bytes(self._chunk[self._pos :])
             self._pos = len(self._chunk)

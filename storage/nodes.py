@@ -391,7 +391,8 @@ class S3Bucket:
     def get(self, key: str) -> bytes:
         try:
             response = self._client.get_object(Bucket=self.bucket, Key=self.prefix + key)
-            return response["Body"].read()
+            body: bytes = response["Body"].read()
+            return body
         except Exception as exc:
             raise self._errors(exc, key) from exc
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from storage.models import Shard, StorageNode, StoredObject, Table1Run
+from storage.models import Shard, StorageNode, Table1Run
 
 
 def nodes_with_health() -> list[dict[str, Any]]:
@@ -46,11 +46,6 @@ def nodes_with_health() -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def object_get(object_id: Any) -> StoredObject | None:
-    """The stored object's row (CID, size, code), or None."""
-    return StoredObject.objects.filter(pk=object_id).first()
 
 
 def table1_latest() -> Table1Run | None:

@@ -30,6 +30,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -280,7 +281,7 @@ def node_set_status(*, node: StorageNode, status: str, reason: str = "") -> Stor
         StorageNode.Status.UP: StorageEvent.Kind.NODE_UP,
         StorageNode.Status.DOWN: StorageEvent.Kind.NODE_DOWN,
         StorageNode.Status.DRAINING: StorageEvent.Kind.NODE_DRAINING,
-    }[status]
+    }[StorageNode.Status(status)]
     with transaction.atomic():
         StorageNode.objects.filter(pk=node.pk).update(
             status=status, status_changed_at=timezone.now()
@@ -707,7 +708,7 @@ def table1_request(
             .filter(status__in=[Table1Run.Status.QUEUED, Table1Run.Status.RUNNING])
             .order_by("-created_at", "-id")
         )
-        stale_before = timezone.now() - timezone.timedelta(seconds=TABLE1_STALE_SECONDS)
+        stale_before = timezone.now() - timedelta(seconds=TABLE1_STALE_SECONDS)
         for run in unfinished:
             alive = (run.heartbeat_at or run.created_at) >= stale_before
             if alive:
@@ -740,7 +741,7 @@ def table1_execute(*, run_id: int) -> Table1Run | None:
     from storage.table1 import Settings, run_experiment
 
     now = timezone.now()
-    stale_before = now - timezone.timedelta(seconds=TABLE1_STALE_SECONDS)
+    stale_before = now - timedelta(seconds=TABLE1_STALE_SECONDS)
     claimed = (
         Table1Run.objects.filter(pk=run_id)
         .filter(

@@ -586,7 +586,8 @@ class ZigzagCode:
                 words.append(padded.view(np.uint64))
         out = None if parity_out is None else np.frombuffer(parity_out, np.uint64)
         parities = _encode_words(words, self.m, width, symbol_size_for(shard_len) // 8, out)
-        return [memoryview(a).cast("B").toreadonly() for a in [*words, *parities]]
+        # The ignore: numpy's stubs give ndarray a __buffer__ only on Python 3.12 and later.
+        return [memoryview(a).cast("B").toreadonly() for a in [*words, *parities]]  # type: ignore[arg-type]
 
     def decode_stripe(self, shards: Sequence[_Buffer | None], length: int) -> bytearray:
         """The original `length` bytes from k+m shards, None where one is missing or corrupt.
@@ -605,7 +606,8 @@ class ZigzagCode:
             if take <= 0:
                 break
             words = rebuilt[j] if shard is None else shard
-            parts.append(memoryview(words).cast("B")[:take])
+            # The ignore: numpy's stubs give ndarray a __buffer__ only on Python 3.12 and later.
+            parts.append(memoryview(words).cast("B")[:take])  # type: ignore[arg-type]
         return bytearray().join(parts)  # the one copy of the stripe's bytes
 
 

@@ -25,7 +25,7 @@ class SurveyAdmin(admin.ModelAdmin):
     inlines = [OptionInline]
 
     def save_model(self, request: HttpRequest, obj: Survey, form: object, change: bool) -> None:
-        if not change:
+        if not change and request.user.is_authenticated:  # always, behind the admin's login
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 

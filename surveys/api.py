@@ -10,11 +10,11 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.permissions import Perm, can
+from consortium.models import Institution
+from portal.permissions import AuthenticatedRequest, Perm, can
 from surveys import selectors, services
 from surveys.models import Answer, Option, Survey
 
@@ -35,7 +35,9 @@ class AnswerSerializer(serializers.ModelSerializer):
 
 class SurveySerializer(serializers.ModelSerializer):
     status = serializers.SerializerMethodField()
-    institutions = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    institutions: serializers.SlugRelatedField[Institution] = serializers.SlugRelatedField(
+        slug_field="slug", many=True, read_only=True
+    )
     options = OptionSerializer(many=True, read_only=True)
     my_answer = serializers.SerializerMethodField()
     may_answer = serializers.SerializerMethodField()
@@ -79,7 +81,8 @@ class AnswerInputSerializer(serializers.Serializer):
 
 class ResultRowSerializer(serializers.Serializer):
     option = serializers.IntegerField()
-    label = serializers.CharField()
+    # DRF's metaclass takes declared fields out of the class, so this does not hide Field.label.
+    label = serializers.CharField()  # type: ignore[assignment]
     count = serializers.IntegerField(help_text="Number")
     percent = serializers.IntegerField(help_text="Proportion, whole percent (see `rounding`)")
 
@@ -115,7 +118,7 @@ class SurveyListView(generics.ListAPIView):
 
     serializer_class = SurveySerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return selectors.survey_list_qs(user=self.request.user)
 
 
@@ -126,7 +129,7 @@ class AnswerView(APIView):
     @extend_schema(
         request=AnswerInputSerializer, responses={200: AnswerSerializer, 201: AnswerSerializer}
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         survey = selectors.survey_for_answering(user=request.user, pk=pk)
         data = AnswerInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -146,7 +149,7 @@ class ResultsView(APIView):
     """Table 2 from the latest snapshot: managers and moderators only (403 for others)."""
 
     @extend_schema(responses={200: ResultsSerializer})
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: int) -> Response:
         results = selectors.results_for(user=request.user, survey_id=pk)
         snapshot = results.snapshot
         if snapshot is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from consortium.models import Institution
@@ -28,7 +30,7 @@ class AnswerForm(forms.Form):
     def __init__(self, *args: object, survey: Survey, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         options = list(survey.options.all())
-        self.fields["option"].choices = [(o.pk, o.label) for o in options]
+        cast(forms.ChoiceField, self.fields["option"]).choices = [(o.pk, o.label) for o in options]
         free = next((o for o in options if o.takes_text), None)
         if free is None:
             del self.fields["text"]

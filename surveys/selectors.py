@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from consortium.home import HomeItem, HomeSection
-from portal.permissions import Actor, Perm, actor_for, can, require
+from portal.permissions import Perm, actor_for, can, require
 from surveys.models import Answer, Option, ResultSnapshot, Survey
 
 ALL = "all"
@@ -114,11 +114,11 @@ def results_for(*, user: AbstractBaseUser, survey_id: int, institution: str = ""
     return Results(survey=survey, snapshot=snapshot, group_key=institution, group=group)
 
 
-def _waiting_for(actor: Actor, user: AbstractBaseUser) -> QuerySet[Survey]:
+def _waiting_for(institution_id: int, user: AbstractBaseUser) -> QuerySet[Survey]:
     now = timezone.now()
     in_audience = Q(audience=Survey.Audience.ALL_MEMBERS) | Exists(
         Survey.institutions.through.objects.filter(
-            survey_id=OuterRef("pk"), institution_id=actor.institution_id
+            survey_id=OuterRef("pk"), institution_id=institution_id
         )
     )
     answered = Exists(Answer.objects.filter(survey_id=OuterRef("pk"), user_id=user.pk))
@@ -130,8 +130,8 @@ def home_sections(*, user: AbstractBaseUser) -> list[HomeSection]:
     moderators the latest survey's Table 2. Two queries at most."""
     actor = actor_for(user)
     sections: list[HomeSection] = []
-    if actor.is_member:
-        waiting = _waiting_for(actor, user).count()
+    if actor.institution_id is not None:  # a member
+        waiting = _waiting_for(actor.institution_id, user).count()
         sections.append(
             HomeSection(
                 "Surveys",

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, RestrictedError
 from django.utils import timezone
@@ -73,7 +73,7 @@ def _clean_options(options: Sequence[OptionInput]) -> list[OptionInput]:
 @transaction.atomic
 def survey_save(
     *,
-    by: AbstractBaseUser,
+    by: User,
     survey: Survey | None = None,
     title: str,
     question: str,
@@ -159,7 +159,7 @@ def survey_save(
 
 def answer_submit(
     *,
-    by: AbstractBaseUser,
+    by: User,
     survey: Survey,
     option_id: int,
     text: str = "",

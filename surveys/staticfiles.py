@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.staticfiles.finders import BaseFinder
-from django.core.checks import Error
+from django.core.checks import CheckMessage, Error
 from django.core.files.storage import FileSystemStorage
 
 PUBLIC_PREFIX = "surveys"
@@ -34,9 +34,9 @@ class PlotlyJsFinder(BaseFinder):
         super().__init__(*args, **kwargs)
         self.storage = FileSystemStorage(location=str(plotly_js_dir()))
         # collectstatic and whitenoise put a storage's files under its `prefix`.
-        self.storage.prefix = PUBLIC_PREFIX
+        self.storage.prefix = PUBLIC_PREFIX  # type: ignore[attr-defined]
 
-    def check(self, **kwargs: Any) -> list[Error]:
+    def check(self, **kwargs: Any) -> list[CheckMessage]:
         if not (plotly_js_dir() / FILE_NAME).is_file():
             return [
                 Error(
@@ -47,7 +47,8 @@ class PlotlyJsFinder(BaseFinder):
             ]
         return []
 
-    def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str]:
+    # The ignore: the stubs' overloads say None for "not found", but Django's finders answer [].
+    def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str]:  # type: ignore[override]
         if path != PUBLIC_PATH:
             return []  # what Django's own finders answer for "not here"
         found = str(plotly_js_dir() / FILE_NAME)

@@ -9,12 +9,12 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.errors import DomainError
-from portal.permissions import Perm, can, require
+from portal.permissions import AuthenticatedHttpRequest, Perm, can, require
 from surveys import selectors, services
 from surveys.forms import AnswerForm, OptionFormSet, SurveyForm, options_from
 from surveys.models import Survey
@@ -22,7 +22,7 @@ from surveys.models import Survey
 
 @login_required
 @require_GET
-def survey_list(request: HttpRequest) -> HttpResponse:
+def survey_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     require(request.user, Perm.SURVEY_VIEW)
     surveys = list(selectors.survey_list_qs(user=request.user))
     rows = [
@@ -47,7 +47,7 @@ def survey_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The question and, for its audience, the answer form (pre-filled with their answer)."""
     survey = selectors.survey_for_answering(user=request.user, pk=pk)
     answer = selectors.my_answer(survey)
@@ -92,23 +92,23 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def survey_create(request: HttpRequest) -> HttpResponse:
+def survey_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     require(request.user, Perm.SURVEY_MANAGE)
     return _editor(request, survey=None)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     require(request.user, Perm.SURVEY_MANAGE)
     survey = get_object_or_404(selectors.survey_visible_qs(user=request.user), pk=pk)
     return _editor(request, survey=survey)
 
 
-def _editor(request: HttpRequest, *, survey: Survey | None) -> HttpResponse:
+def _editor(request: AuthenticatedHttpRequest, *, survey: Survey | None) -> HttpResponse:
     answered = selectors.answered_option_ids(survey=survey) if survey else set()
     if survey is None:
-        initial = {"audience": Survey.Audience.ALL_MEMBERS}
+        initial: dict[str, object] = {"audience": Survey.Audience.ALL_MEMBERS}
         option_initial: list[dict[str, object]] = []
     else:
         initial = SurveyForm.initial_for(survey)
@@ -156,7 +156,7 @@ def _editor(request: HttpRequest, *, survey: Survey | None) -> HttpResponse:
 
 @login_required
 @require_GET
-def survey_results(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_results(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The Table 2 dashboard (managers and moderators): the snapshot, never the answers."""
     results = selectors.results_for(
         user=request.user, survey_id=pk, institution=request.GET.get("institution", "")
@@ -176,7 +176,7 @@ def _cell(value: object) -> object:
 
 @login_required
 @require_GET
-def survey_results_csv(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_results_csv(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Table 2 of the chosen group as CSV: Answer, Number, Proportion, and a Total row."""
     results = selectors.results_for(
         user=request.user, survey_id=pk, institution=request.GET.get("institution", "")

@@ -26,10 +26,10 @@ PURPOSE = "Benchmark default rates of small business loans in our region."
 
 
 @pytest.fixture
-def listing(cast, api):  # type: ignore[no-untyped-def]
+def listing(cast, api):
     """Publish a listing of Acme as bob; `sensitivity` defaults to internal."""
 
-    def make(sensitivity: str = "internal", content: bytes = LOANS, owner=None) -> Dataset:  # type: ignore[no-untyped-def]
+    def make(sensitivity: str = "internal", content: bytes = LOANS, owner=None) -> Dataset:
         api.force_authenticate(owner or cast.bob.user)
         response = api.post(
             "/api/v1/datasets/",
@@ -48,10 +48,10 @@ def listing(cast, api):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def ask(cast):  # type: ignore[no-untyped-def]
+def ask(cast):
     """dave (Beta staff) asks for `dataset`."""
 
-    def make(dataset, user=None, **kw):  # type: ignore[no-untyped-def]
+    def make(dataset, user=None, **kw):
         values = {
             "purpose": PURPOSE,
             "columns": dataset.current_version.column_names,
@@ -67,10 +67,10 @@ def ask(cast):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def granted(cast, listing, ask):  # type: ignore[no-untyped-def]
+def granted(cast, listing, ask):
     """An approved grant of an internal listing: dave's request, alice's approval."""
 
-    def make(approval=None, **kw):  # type: ignore[no-untyped-def]
+    def make(approval=None, **kw):
         request = ask(listing(), **kw)
         return services.access_request_approve(
             user=cast.alice.user, request=request, approval=approval

@@ -22,20 +22,20 @@ from portal.tests.factories import MembershipFactory
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def _race(cast, request):  # type: ignore[no-untyped-def]
+def _race(cast, request):
     second = MembershipFactory(
         user__username="alfred", institution=cast.acme, role=Membership.Role.STEWARD
     ).user
     barrier = threading.Barrier(2, timeout=3)
 
-    def line_up(_request):  # type: ignore[no-untyped-def]
+    def line_up(_request):
         # With the lock the other decider is blocked before this point: go on alone.
         with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait()
 
     outcomes: dict[str, object] = {}
 
-    def decide(name, action):  # type: ignore[no-untyped-def]
+    def decide(name, action):
         try:
             outcomes[name] = action()
         except DomainError as exc:
@@ -73,7 +73,7 @@ def _race(cast, request):  # type: ignore[no-untyped-def]
     return outcomes
 
 
-def _decisions(request) -> list[str]:  # type: ignore[no-untyped-def]
+def _decisions(request) -> list[str]:
     kinds = OutboxEvent.objects.filter(kind__in=["access.approved", "access.denied"])
     return sorted(kinds.values_list("kind", flat=True))
 
@@ -94,7 +94,7 @@ def test_two_stewards_at_once_make_one_decision(cast, listing, ask):
 def test_without_the_lock_both_would_decide(cast, listing, ask, monkeypatch):
     """The hazard is real: take the lock away and the same race records two decisions."""
 
-    def unlocked(request):  # type: ignore[no-untyped-def]
+    def unlocked(request):
         found = AccessRequest.objects.select_related("dataset", "version", "institution").get(
             pk=request.pk
         )

@@ -20,7 +20,7 @@ from ledger.models import OutboxEvent
 pytestmark = pytest.mark.django_db
 
 
-def fetch(api, user, grant, fmt="csv"):  # type: ignore[no-untyped-def]
+def fetch(api, user, grant, fmt="csv"):
     api.force_authenticate(user)
     response = api.get(f"/api/v1/grants/{grant.pk}/data/", {"format": fmt})
     body = b"".join(response.streaming_content) if response.streaming else response.content

@@ -12,7 +12,7 @@ from .conftest import PURPOSE
 pytestmark = pytest.mark.django_db
 
 
-def post_request(api, user, dataset, filter_text, columns=None):  # type: ignore[no-untyped-def]
+def post_request(api, user, dataset, filter_text, columns=None):
     api.force_authenticate(user)
     return api.post(
         "/api/v1/requests/",

@@ -13,7 +13,7 @@ from portal.errors import DomainError
 pytestmark = pytest.mark.django_db
 
 
-def fetch(api, user, grant):  # type: ignore[no-untyped-def]
+def fetch(api, user, grant):
     api.force_authenticate(user)
     response = api.get(f"/api/v1/grants/{grant.pk}/data/", {"format": "csv"})
     if response.streaming:

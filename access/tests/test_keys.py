@@ -20,7 +20,7 @@ MASKED = Approval(columns=["loan_id", "customer"], masks={"customer": "pseudonym
 
 
 @pytest.fixture
-def old_key(settings) -> bytes:  # type: ignore[no-untyped-def]
+def old_key(settings) -> bytes:
     key = os.urandom(32)
     settings.STORAGE_MASTER_KEY = key.hex()
     settings.STORAGE_OLD_MASTER_KEYS = []

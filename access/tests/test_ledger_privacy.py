@@ -44,7 +44,7 @@ PEOPLE = ["alice", "bob", "dave", "mo"]
 
 
 @pytest.fixture
-def story(cast, listing, ask):  # type: ignore[no-untyped-def]
+def story(cast, listing, ask):
     """Every kind of event with private words: requested, cleared, approved, downloaded,
     revoked, denied, updated, suspended; all appended and sealed."""
     dataset = listing("confidential")
@@ -58,7 +58,7 @@ def story(cast, listing, ask):  # type: ignore[no-untyped-def]
     return dataset, request, grant
 
 
-def _finish(story, api, cast):  # type: ignore[no-untyped-def]
+def _finish(story, api, cast):
     dataset, request, grant = story
     response, _ = fetch(api, cast.dave.user, grant)
     assert response.status_code == 200
@@ -178,7 +178,7 @@ def test_the_request_page_shows_the_openings_to_its_parties_only(story, api, cas
     assert client.get(url).status_code == 404
 
 
-def _bizi_verify():  # type: ignore[no-untyped-def]
+def _bizi_verify():
     path = Path(__file__).resolve().parents[2] / "tools" / "bizi_verify.py"
     spec = importlib.util.spec_from_file_location("bizi_verify_for_openings", path)
     module = importlib.util.module_from_spec(spec)

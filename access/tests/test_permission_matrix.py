@@ -16,13 +16,13 @@ pytestmark = pytest.mark.django_db
 PERSONAS = ["alice", "bob", "carol", "dave", "mo", "meg", "aud"]
 
 
-def _user(cast, name):  # type: ignore[no-untyped-def]
+def _user(cast, name):
     value = getattr(cast, name)
     return getattr(value, "user", value)
 
 
 @pytest.fixture
-def world(cast, listing, ask):  # type: ignore[no-untyped-def]
+def world(cast, listing, ask):
     moderated = ask(listing("confidential"))
     pending = ask(listing("internal"))
     grant = services.access_request_approve(
@@ -174,7 +174,7 @@ PAGES = [
 ]
 
 
-def _data(world, data):  # type: ignore[no-untyped-def]
+def _data(world, data):
     version = world["fresh"].current_version
     if data == "create":
         return {
@@ -193,7 +193,7 @@ def _data(world, data):  # type: ignore[no-untyped-def]
     return data
 
 
-def _consume(response):  # type: ignore[no-untyped-def]
+def _consume(response):
     if getattr(response, "streaming", False):
         b"".join(response.streaming_content)
     return response.status_code

@@ -79,7 +79,7 @@ class Trickle(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer) -> int:
         n = min(len(buffer), self.most, len(self.data) - self.at)
         buffer[:n] = self.data[self.at : self.at + n]
         self.at += n
@@ -95,7 +95,7 @@ def download_from_arrow(
     return b"".join(piece for piece, _ in pieces)
 
 
-def make_view(**kw) -> projection.Projection:  # type: ignore[no-untyped-def]
+def make_view(**kw) -> projection.Projection:
     values = {
         "columns": ["id", "note", "amount"],
         "filter": "",
@@ -144,7 +144,7 @@ def escaped_reference(body: bytes, view: projection.Projection) -> bytes:
     )
     shaped = plan.shape(table)
 
-    def safe(text):  # type: ignore[no-untyped-def]
+    def safe(text):
         return "'" + text if text and text[0] in "=+-@\t\r" else text
 
     names = [safe(c) for c in view.columns]

@@ -19,12 +19,12 @@ from portal.tests.factories import InstitutionFactory, MembershipFactory
 pytestmark = pytest.mark.django_db
 
 
-def _receipt(api, user, url):  # type: ignore[no-untyped-def]
+def _receipt(api, user, url):
     api.force_authenticate(user)
     return api.get(url)
 
 
-def _parse(text: str):  # type: ignore[no-untyped-def]
+def _parse(text: str):
     head, checkpoint = text.split("\n\n", 1)
     lines = head.split("\n")
     assert lines[0] == "c2sp.org/tlog-proof@v1"

@@ -243,7 +243,7 @@ def test_the_deepest_filters_combined_still_parse():
     types = {c["name"]: c["type"] for c in SCHEMA}
     table = pa.table({"loan_id": pa.array([-1, 0, 5, 31, 50], pa.int64())})
 
-    def ids(node):  # type: ignore[no-untyped-def]
+    def ids(node):
         return table.filter(rowfilter.row_mask(node, types, table))["loan_id"].to_pylist()
 
     assert ids(rowfilter.parse_stored(combined, SCHEMA)) == ids(rowfilter.parse(typed, SCHEMA))

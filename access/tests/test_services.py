@@ -251,7 +251,7 @@ def test_revoked_grants_do_not_expire(cast, granted):
 def test_a_failed_change_records_nothing(cast, listing, ask, monkeypatch):
     request = ask(listing())
 
-    def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def boom(*args, **kwargs):
         raise RuntimeError("crash after the event")
 
     monkeypatch.setattr(services, "notify", boom)

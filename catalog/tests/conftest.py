@@ -19,7 +19,7 @@ META = {
 
 
 @pytest.fixture
-def csv_file():  # type: ignore[no-untyped-def]
+def csv_file():
     def make(content: bytes = LOANS, name: str = "loans.csv") -> SimpleUploadedFile:
         return SimpleUploadedFile(name, content, content_type="text/csv")
 
@@ -27,10 +27,10 @@ def csv_file():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def publish(api, csv_file):  # type: ignore[no-untyped-def]
+def publish(api, csv_file):
     """Publish through the API as `user`; returns the response."""
 
-    def do(user, content: bytes = LOANS, **meta):  # type: ignore[no-untyped-def]
+    def do(user, content: bytes = LOANS, **meta):
         api.force_authenticate(user)
         return api.post(
             "/api/v1/datasets/", {**META, **meta, "file": csv_file(content)}, format="multipart"

@@ -16,12 +16,12 @@ from storage.services import object_open
 pytestmark = pytest.mark.django_db
 
 
-def _version(response) -> DatasetVersion:  # type: ignore[no-untyped-def]
+def _version(response) -> DatasetVersion:
     assert response.status_code == 201, response.content
     return Dataset.objects.get(pk=response.json()["id"]).current_version
 
 
-def _leftovers(settings) -> list[str]:  # type: ignore[no-untyped-def]
+def _leftovers(settings) -> list[str]:
     return [p.name for p in settings.CATALOG_UPLOAD_DIR.glob("*.arrow")]
 
 
@@ -59,7 +59,7 @@ def test_of_two_runs_at_once_one_copy_is_kept(cast, publish, monkeypatch):
 
     real = storage.object_put
 
-    def put_while_the_other_run_finishes(stream, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def put_while_the_other_run_finishes(stream, *args, **kwargs):
         monkeypatch.setattr(storage, "object_put", real)
         assert version_arrow_copy(version_id=version.pk) is True  # the other run
         return real(stream, *args, **kwargs)
@@ -77,7 +77,7 @@ def test_a_storage_failure_keeps_no_fragment_and_leaves_it_for_the_sweep(
     version = _version(publish(cast.bob.user))
     from storage import services as storage
 
-    def broken(stream, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def broken(stream, *args, **kwargs):
         stream.read(100)
         raise RuntimeError("a node went away")
 
@@ -95,7 +95,7 @@ def test_rows_that_cannot_be_read_as_typed_leave_the_version_without_a_copy(
 ):
     version = _version(publish(cast.bob.user))
 
-    def refuse(source, schema, sink):  # type: ignore[no-untyped-def]
+    def refuse(source, schema, sink):
         with open(sink, "wb") as out:
             out.write(b"\xff" * 70_000)  # part of a stream, then the failure
         raise pa.ArrowInvalid("a value does not read as its type")

@@ -9,11 +9,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def listing(cast, publish):  # type: ignore[no-untyped-def]
+def listing(cast, publish):
     return Dataset.objects.get(pk=publish(cast.bob.user).json()["id"])
 
 
-def _user(cast, name):  # type: ignore[no-untyped-def]
+def _user(cast, name):
     value = getattr(cast, name)
     return getattr(value, "user", value)
 

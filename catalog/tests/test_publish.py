@@ -115,7 +115,7 @@ def test_many_problems_are_capped_at_twenty_with_a_count(cast, publish):
 def test_a_failure_while_storing_leaves_nothing(cast, publish, monkeypatch, settings, tmp_path):
     from catalog import services
 
-    def broken(upload, stored, report, **kwargs):  # type: ignore[no-untyped-def]
+    def broken(upload, stored, report, **kwargs):
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(services, "_make_version", broken)

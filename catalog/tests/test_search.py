@@ -13,7 +13,7 @@ CLAIMS = b"claim_id,policy,paid_out\n1,P-1,100.00\n"
 
 
 @pytest.fixture
-def two_listings(cast, publish):  # type: ignore[no-untyped-def]
+def two_listings(cast, publish):
     publish(cast.bob.user)
     publish(
         cast.dave.user,
@@ -62,7 +62,7 @@ def test_the_catalog_page_finds_a_listing_by_column_name(cast, client, two_listi
     assert "Motor claims" in page and "SME loans" not in page
 
 
-def _queries(fetch) -> int:  # type: ignore[no-untyped-def]
+def _queries(fetch) -> int:
     cache.clear()  # count the facet queries too, not a cached answer
     with CaptureQueriesContext(connection) as queries:
         assert fetch().status_code == 200

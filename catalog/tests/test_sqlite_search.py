@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 SQLITE = connection.vendor == "sqlite"
 
 
-def _found(api, user, text: str) -> list[str]:  # type: ignore[no-untyped-def]
+def _found(api, user, text: str) -> list[str]:
     api.force_authenticate(user)
     response = api.get(reverse("api-datasets"), {"search": text})
     assert response.status_code == 200, response.content

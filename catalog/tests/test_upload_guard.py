@@ -17,17 +17,17 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def received(monkeypatch):  # type: ignore[no-untyped-def]
+def received(monkeypatch):
     """The bytes Django's own handlers (memory, temporary file) were given, per file."""
     got: list[int] = []
     for cls in (MemoryFileUploadHandler, TemporaryFileUploadHandler):
         original_new, original_chunk = cls.new_file, cls.receive_data_chunk
 
-        def new_file(self, *args, _original=original_new, **kwargs):  # type: ignore[no-untyped-def]
+        def new_file(self, *args, _original=original_new, **kwargs):
             got.append(0)
             return _original(self, *args, **kwargs)
 
-        def chunk(self, raw, start, _original=original_chunk):  # type: ignore[no-untyped-def]
+        def chunk(self, raw, start, _original=original_chunk):
             got[-1] += len(raw)
             return _original(self, raw, start)
 
@@ -41,7 +41,7 @@ def big_csv(size: int) -> bytes:
     return LOANS + row * (size // len(row))
 
 
-def temp_files(settings) -> list[str]:  # type: ignore[no-untyped-def]
+def temp_files(settings) -> list[str]:
     return os.listdir(settings.FILE_UPLOAD_TEMP_DIR)
 
 

@@ -88,7 +88,7 @@ def test_disabled_account_cannot_use_its_token(cast, api):
 # below first shows the lookup was a cache hit, then that the change takes effect at once.
 
 
-def _cached_me(api):  # type: ignore[no-untyped-def]
+def _cached_me(api):
     """GET api-me, asserting the token came from the cache (no query for the token)."""
     with CaptureQueriesContext(connection) as queries:
         response = api.get(reverse("api-me"))

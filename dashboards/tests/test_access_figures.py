@@ -48,7 +48,7 @@ def monday(moment: datetime) -> date:
 
 
 @pytest.fixture
-def history(cast):  # type: ignore[no-untyped-def]
+def history(cast):
     now = timezone.now()
     alice, carol, dave, bob = cast.alice.user, cast.carol.user, cast.dave.user, cast.bob.user
     l1 = dataset(cast.acme, alice, day="2026-01-05", category="loans")
@@ -113,7 +113,7 @@ def history(cast):  # type: ignore[no-untyped-def]
     return cast
 
 
-def _figures(period: Period | None = None, institution=None):  # type: ignore[no-untyped-def]
+def _figures(period: Period | None = None, institution=None):
     return selectors.usage_figures(period=period or Period(), institution=institution).access
 
 
@@ -407,13 +407,13 @@ def test_the_page_shows_the_facts_and_charts(history, client):
     assert narrowed["bytes"]["data"][0]["y"] == [500]
 
 
-def _count_queries(client, query: dict) -> int:  # type: ignore[no-untyped-def]
+def _count_queries(client, query: dict) -> int:
     with CaptureQueriesContext(connection) as captured:
         assert client.get(reverse("dashboard-usage"), query).status_code == 200
     return len(captured)
 
 
-def _more_history(cast, n: int) -> None:  # type: ignore[no-untyped-def]
+def _more_history(cast, n: int) -> None:
     """n more decided, downloaded requests, and n waiting ones, on n new listings."""
     for i in range(n):
         ds = dataset(cast.acme, cast.alice.user, day=f"2026-02-{1 + i % 28:02d}")
@@ -452,7 +452,7 @@ def test_query_count_does_not_grow_with_requests(cast, client):
     assert _count_queries(client, {"since": "2026-02-01", "institution": "acme"}) <= many
 
 
-def _downloaded_listing_titled(cast, client, title):  # type: ignore[no-untyped-def]
+def _downloaded_listing_titled(cast, client, title):
     """One listing with `title`, approved and downloaded once; the manager signed in."""
     ds = dataset(cast.acme, cast.alice.user, day="2026-01-05")
     ds.title = title

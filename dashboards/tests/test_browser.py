@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def history(cast):  # type: ignore[no-untyped-def]
+def history(cast):
     for day, category in [
         ("2026-01-05", "loans"),
         ("2026-01-06", "cards"),
@@ -59,7 +59,7 @@ def history(cast):  # type: ignore[no-untyped-def]
     return cast
 
 
-def _total(page, name: str) -> str:  # type: ignore[no-untyped-def]
+def _total(page, name: str) -> str:
     chart = page.locator(f"#chart-{name}[data-drawn=true]")
     # The usage page draws ten charts; on a busy machine that takes more than the default 5 s.
     expect(chart.locator(".main-svg").first).to_be_visible(timeout=30_000)

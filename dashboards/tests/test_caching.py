@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _reuse(monkeypatch):  # type: ignore[no-untyped-def]
+def _reuse(monkeypatch):
     monkeypatch.setattr("dashboards.selectors.CACHE_SECONDS", 60)
 
 

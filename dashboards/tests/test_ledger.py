@@ -41,7 +41,7 @@ def test_a_single_entry(cast):
 
 
 @pytest.fixture
-def log(cast):  # type: ignore[no-untyped-def]
+def log(cast):
     ledger_entries(
         [("dataset.published", "2026-02-01")] * 3
         + [("access.requested", "2026-02-01")]

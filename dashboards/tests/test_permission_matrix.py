@@ -20,7 +20,7 @@ PAGES = [
 STATUS = {"alice": 403, "bob": 403, "carol": 403, "dave": 403, "aud": 403, "meg": 200, "mo": 200}
 
 
-def _user(cast, who):  # type: ignore[no-untyped-def]
+def _user(cast, who):
     person = getattr(cast, who)
     return getattr(person, "user", person)
 

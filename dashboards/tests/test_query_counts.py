@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 PAGES = ["dashboard-usage", "dashboard-storage", "dashboard-ledger"]
 
 
-def _grow(cast, n: int) -> None:  # type: ignore[no-untyped-def]
+def _grow(cast, n: int) -> None:
     days = [f"2026-01-{d:02d}" for d in range(1, 29)]
     for i in range(n):
         day = days[i % len(days)]
@@ -40,7 +40,7 @@ def _grow(cast, n: int) -> None:  # type: ignore[no-untyped-def]
         block(start + i, size + i + 1, days[i % len(days)], hour=i % 24)
 
 
-def _queries(client, name: str, query: dict | None = None) -> int:  # type: ignore[no-untyped-def]
+def _queries(client, name: str, query: dict | None = None) -> int:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(reverse(name), query or {})
     assert response.status_code == 200

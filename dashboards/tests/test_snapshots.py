@@ -38,7 +38,7 @@ PAGES = ["dashboard-usage", "dashboard-storage", "dashboard-ledger"]
 
 
 @pytest.fixture
-def figures(cast):  # type: ignore[no-untyped-def]
+def figures(cast):
     ds = dataset(cast.acme, cast.alice.user, day="2026-03-02")
     request = access_request(
         ds,
@@ -57,7 +57,7 @@ def figures(cast):  # type: ignore[no-untyped-def]
     return cast
 
 
-def _tables(response) -> dict[str, list]:  # type: ignore[no-untyped-def]
+def _tables(response) -> dict[str, list]:
     return {t.name: t.rows for t in response.context["tables"]}
 
 

@@ -54,7 +54,7 @@ def test_a_single_object_on_three_nodes(cast):
 
 
 @pytest.fixture
-def history(cast):  # type: ignore[no-untyped-def]
+def history(cast):
     storage_event(K.SHARD_MISSING, "2026-04-01")
     storage_event(K.SHARD_CORRUPT, "2026-04-01")
     storage_event(K.SHARD_REPAIRED, "2026-04-01")

@@ -71,7 +71,7 @@ def test_a_failed_experiment_is_marked_failed(monkeypatch, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=False):
         run, _ = services.table1_request(by="mo", **SMALL)
 
-    def boom(s, progress=None):  # type: ignore[no-untyped-def]
+    def boom(s, progress=None):
         progress(1, s.trials)
         raise OSError("disk full")
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def catalog(cast):  # type: ignore[no-untyped-def]
+def catalog(cast):
     """Acme: 3 listings (2 loans, 1 cards; one withdrawn); Beta: 1 insurance, restricted."""
     a = cast.alice.user
     dataset(cast.acme, a, day="2026-03-02", category="loans")

@@ -10,10 +10,10 @@ from ledger.witness_server import WitnessService, make_server
 
 
 @pytest.fixture
-def record_many():  # type: ignore[no-untyped-def]
+def record_many():
     """Record `n` events in one transaction, as a service would."""
 
-    def record(n: int, *, kind: str = "dataset.published", actor=None, start: int = 0):  # type: ignore[no-untyped-def]
+    def record(n: int, *, kind: str = "dataset.published", actor=None, start: int = 0):
         with transaction.atomic():
             return [
                 record_event(kind, actor, {"dataset": f"ds-{(start + i) % 7}", "n": start + i})
@@ -24,11 +24,11 @@ def record_many():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def seal_blocks(record_many):  # type: ignore[no-untyped-def]
+def seal_blocks(record_many):
     """Record, append and seal one block per size given: seal_blocks(25, 15) → sizes 25, 40."""
     from ledger.services import append_all, seal_block_if_due
 
-    def seal(*sizes: int):  # type: ignore[no-untyped-def]
+    def seal(*sizes: int):
         start, blocks = 0, []
         for size in sizes:
             record_many(size, start=start)
@@ -41,7 +41,7 @@ def seal_blocks(record_many):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def witness_service(tmp_path):  # type: ignore[no-untyped-def]
+def witness_service(tmp_path):
     """A C2SP tlog-witness server on loopback that cosigns this log: (service, base URL)."""
     service = WitnessService(
         generate_signer("witness.northbank.example", 0x04),

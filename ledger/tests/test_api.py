@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def log_of_40(seal_blocks):  # type: ignore[no-untyped-def]
+def log_of_40(seal_blocks):
     seal_blocks(25, 15)
 
 
@@ -106,7 +106,7 @@ def test_the_standalone_verifier_checks_the_live_portal(live_server, record_many
     _, token = api_token_issue(user=cast.aud)
     state = tmp_path / "state.json"
 
-    def verify():  # type: ignore[no-untyped-def]
+    def verify():
         return subprocess.run(  # noqa: S603 - the project's own verifier
             [
                 sys.executable,

@@ -14,12 +14,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sealed_log(seal_blocks):  # type: ignore[no-untyped-def]
+def sealed_log(seal_blocks):
     seal_blocks(20, 5)
 
 
 @pytest.fixture
-def fake_cosignature(sealed_log):  # type: ignore[no-untyped-def]
+def fake_cosignature(sealed_log):
     """A row in the cosignature table too, so UPDATE and DELETE have something to refuse."""
     block = Block.objects.order_by("-height").first()
     witness = Witness.objects.create(
@@ -29,7 +29,7 @@ def fake_cosignature(sealed_log):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def triggers_dropped():  # type: ignore[no-untyped-def]
+def triggers_dropped():
     with connection.cursor() as cursor:
         for statement in unguard_sql(connection.vendor):
             cursor.execute(statement)

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -147,7 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         url = urllib.parse.urlparse(self.path)
         q = {k: int(v[0]) for k, v in urllib.parse.parse_qs(url.query).items()}
-        routes = {
+        routes: dict[str, Callable[[], tuple[str, Any]]] = {
             "/api/v1/ledger/public-key": lambda: ("text/plain", portal.served_vkey + "\n"),
             "/api/v1/ledger/checkpoint": lambda: ("text/plain", portal.checkpoint()),
             "/api/v1/ledger/entries/": lambda: ("json", portal.entries(q["start"], q["end"])),
@@ -374,7 +374,7 @@ def test_network_and_auth_errors_exit_2(fake: _Server, tmp_path: Path) -> None:
 
 def test_verifier_imports_only_the_standard_library_and_pycryptodome() -> None:
     tree = ast.parse(VERIFIER.read_text(encoding="utf-8"))
-    imported = set()
+    imported: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             imported.update(alias.name.split(".")[0] for alias in node.names)

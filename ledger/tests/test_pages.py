@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sealed(record_many):  # type: ignore[no-untyped-def]
+def sealed(record_many):
     record_many(12)
     append_all()
     seal_block_if_due(force=True)

@@ -113,7 +113,7 @@ def _log_of(size: int) -> list[bytes]:
     return leaves
 
 
-def _get(api, cast, path):  # type: ignore[no-untyped-def]
+def _get(api, cast, path):
     api.force_authenticate(cast.aud)
     return api.get(reverse("api-ledger-tlog-tile", args=[path]))
 

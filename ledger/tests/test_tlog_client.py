@@ -27,7 +27,7 @@ def run(client: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def log_of_600(record_many):  # type: ignore[no-untyped-def]
+def log_of_600(record_many):
     # Two blocks, so the client reads partial tiles of a size a checkpoint had, and full ones.
     record_many(300)
     append_all()

@@ -59,11 +59,11 @@ FAKE_DNS = {
 
 
 @pytest.fixture
-def fake_dns(monkeypatch):  # type: ignore[no-untyped-def]
+def fake_dns(monkeypatch):
     """Names in FAKE_DNS resolve as listed; others go to the real resolver."""
     real = socket.getaddrinfo
 
-    def getaddrinfo(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def getaddrinfo(host, port, *args, **kwargs):
         if host in FAKE_DNS:
             if FAKE_DNS[host] is None:
                 raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
@@ -84,11 +84,11 @@ def fake_dns(monkeypatch):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def no_connect(monkeypatch):  # type: ignore[no-untyped-def]
+def no_connect(monkeypatch):
     """Every outgoing connection attempt is recorded and fails."""
     attempts: list[object] = []
 
-    def connect(self, address):  # type: ignore[no-untyped-def]
+    def connect(self, address):
         attempts.append(address)
         raise AssertionError(f"connection attempted to {address}")
 
@@ -98,7 +98,7 @@ def no_connect(monkeypatch):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def strict(settings):  # type: ignore[no-untyped-def]
+def strict(settings):
     """Production's rules: nothing is allowed beyond the public internet."""
     settings.LEDGER_WITNESS_ALLOWED_NETWORKS = []
     return settings
@@ -114,22 +114,22 @@ class _Canned(BaseHTTPRequestHandler):
 
     do_GET = do_POST
 
-    def log_message(self, format, *args):  # type: ignore[no-untyped-def]
+    def log_message(self, format, *args):
         pass
 
 
 @pytest.fixture
-def canned():  # type: ignore[no-untyped-def]
+def canned():
     """canned(answer) → URL of a local server answering every request with answer(handler)."""
     servers, release = [], threading.Event()
 
-    def start(answer):  # type: ignore[no-untyped-def]
+    def start(answer):
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Canned)
         server.daemon_threads = True
         server.block_on_close = False
-        server.hits = 0  # type: ignore[attr-defined]
-        server.answer = answer  # type: ignore[attr-defined]
-        server.release = release  # type: ignore[attr-defined]
+        server.hits = 0
+        server.answer = answer
+        server.release = release
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return server, f"http://127.0.0.1:{server.server_address[1]}"
@@ -141,8 +141,8 @@ def canned():  # type: ignore[no-untyped-def]
         server.server_close()
 
 
-def _reply(status: int, body: bytes, content_type: str = "text/html", **headers):  # type: ignore[no-untyped-def]
-    def answer(handler):  # type: ignore[no-untyped-def]
+def _reply(status: int, body: bytes, content_type: str = "text/html", **headers):
+    def answer(handler):
         handler.send_response(status)
         handler.send_header("Content-Type", content_type)
         handler.send_header("Content-Length", str(len(body)))
@@ -154,8 +154,8 @@ def _reply(status: int, body: bytes, content_type: str = "text/html", **headers)
     return answer
 
 
-def _sleep_then_reply(seconds: float):  # type: ignore[no-untyped-def]
-    def answer(handler):  # type: ignore[no-untyped-def]
+def _sleep_then_reply(seconds: float):
+    def answer(handler):
         handler.server.release.wait(seconds)
         with contextlib.suppress(OSError):
             _reply(200, b"too late\n")(handler)
@@ -166,14 +166,14 @@ def _sleep_then_reply(seconds: float):  # type: ignore[no-untyped-def]
 def _witness(url: str, name: str = "w") -> Witness:
     """A witness row as if registered earlier (or under other rules): no registration check."""
     return Witness.objects.create(
-        institution=InstitutionFactory(),
+        institution=InstitutionFactory.create(),
         name=name,
         url=url,
         vkey=generate_signer(f"witness.{name}.example", 0x04).verifier().to_vkey(),
     )
 
 
-def _seal(record_many, n=3, start=0):  # type: ignore[no-untyped-def]
+def _seal(record_many, n=3, start=0):
     record_many(n, start=start)
     append_all()
     return seal_block_if_due(force=True)
@@ -317,7 +317,7 @@ def test_the_connection_goes_to_the_address_that_was_checked(
     lookups: list[str] = []
     real = socket.getaddrinfo
 
-    def once_then_inside(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def once_then_inside(host, *args, **kwargs):
         if host == "local.witness.example":
             lookups.append(host)
             address = "127.0.0.1" if len(lookups) == 1 else "10.0.0.9"
@@ -327,7 +327,7 @@ def test_the_connection_goes_to_the_address_that_was_checked(
     settings.LEDGER_WITNESS_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     import ledger.witness_client
 
-    ledger.witness_client.socket.getaddrinfo = once_then_inside  # type: ignore[attr-defined]
+    ledger.witness_client.socket.getaddrinfo = once_then_inside
     try:
         witness = Witness.objects.create(
             institution=InstitutionFactory(),
@@ -338,7 +338,7 @@ def test_the_connection_goes_to_the_address_that_was_checked(
         block = _seal(record_many)
         assert witness_all(height=block.height) == {str(witness): "cosigned"}
     finally:
-        ledger.witness_client.socket.getaddrinfo = real  # type: ignore[attr-defined]
+        ledger.witness_client.socket.getaddrinfo = real
     assert lookups == ["local.witness.example"]
 
 
@@ -463,7 +463,7 @@ def test_a_failing_witness_is_skipped_until_its_backoff_ends(
     attempts: list[object] = []
     real_connect = socket.socket.connect
 
-    def counting(self, address):  # type: ignore[no-untyped-def]
+    def counting(self, address):
         attempts.append(address)
         return real_connect(self, address)
 
@@ -519,7 +519,7 @@ def test_production_allows_no_http_and_no_private_network_by_default():
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [False, []]
 
 
-def _self_signed(tmp_path, name: str):  # type: ignore[no-untyped-def]
+def _self_signed(tmp_path, name: str):
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -553,7 +553,7 @@ def _self_signed(tmp_path, name: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def tls_witness(tmp_path, monkeypatch, settings):  # type: ignore[no-untyped-def]
+def tls_witness(tmp_path, monkeypatch, settings):
     """tls_witness(cert_name) → (service, https URL of tls.witness.test): the witness server
     behind TLS with a certificate for cert_name, on loopback; the portal trusts that
     certificate and resolves tls.witness.test to 127.0.0.1, which the settings allow."""
@@ -563,7 +563,7 @@ def tls_witness(tmp_path, monkeypatch, settings):  # type: ignore[no-untyped-def
     servers = []
     real_context = ssl.create_default_context
 
-    def start(cert_name: str):  # type: ignore[no-untyped-def]
+    def start(cert_name: str):
         cert_file, key_file = _self_signed(tmp_path, cert_name)
         monkeypatch.setattr(
             ssl, "create_default_context", lambda *a, **k: real_context(cafile=str(cert_file))
@@ -582,7 +582,7 @@ def tls_witness(tmp_path, monkeypatch, settings):  # type: ignore[no-untyped-def
         port = server.server_address[1]
         real_getaddrinfo = socket.getaddrinfo
 
-        def getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def getaddrinfo(host, *args, **kwargs):
             if host == "tls.witness.test":
                 return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
             return real_getaddrinfo(host, *args, **kwargs)

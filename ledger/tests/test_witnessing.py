@@ -23,14 +23,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def witness(witness_service):  # type: ignore[no-untyped-def]
+def witness(witness_service):
     service, url = witness_service
     return witness_register(
         institution=InstitutionFactory(slug="northbank"), name="", url=url, vkey=service.vkey
     )
 
 
-def _seal(record_many, n, start=0):  # type: ignore[no-untyped-def]
+def _seal(record_many, n, start=0):
     record_many(n, start=start)
     append_all()
     return seal_block_if_due(force=True)

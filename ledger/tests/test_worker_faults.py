@@ -83,7 +83,7 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(worker_factory):
 
 
 @pytest.fixture
-def own_redis(tmp_path):  # type: ignore[no-untyped-def]
+def own_redis(tmp_path):
     """A Redis of this test's own, so the test can stop and restart it."""
     binary = shutil.which("redis-server")
     if binary is None:
@@ -125,7 +125,7 @@ def own_redis(tmp_path):  # type: ignore[no-untyped-def]
         stop()
 
 
-def _pings(client) -> bool:  # type: ignore[no-untyped-def]
+def _pings(client) -> bool:
     try:
         return bool(client.ping())
     except Exception:  # noqa: BLE001 - not up yet

@@ -6,7 +6,7 @@ from django.db import migrations, models
 from django.db.models import OuterRef, Subquery
 
 
-def copy_from_grants(apps, schema_editor):  # type: ignore[no-untyped-def]
+def copy_from_grants(apps, schema_editor):
     Download = apps.get_model("portal", "Download")
     Grant = apps.get_model("portal", "Grant")
     grant = Grant.objects.filter(pk=OuterRef("grant_id"))

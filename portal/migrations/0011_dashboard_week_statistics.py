@@ -18,7 +18,7 @@ STATISTICS = {
 }
 
 
-def create(apps, schema_editor):  # type: ignore[no-untyped-def]
+def create(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     for name, (table, others, column) in STATISTICS.items():
@@ -30,7 +30,7 @@ def create(apps, schema_editor):  # type: ignore[no-untyped-def]
         schema_editor.execute(f"ANALYZE {table}")
 
 
-def drop(apps, schema_editor):  # type: ignore[no-untyped-def]
+def drop(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     for name in STATISTICS:

@@ -14,7 +14,7 @@ MOVED = {
 }
 
 
-def _relabel(apps, *, forward):  # type: ignore[no-untyped-def]
+def _relabel(apps, *, forward):
     content_type = apps.get_model("contenttypes", "ContentType")
     for app, models in MOVED.items():
         old, new = ("portal", app) if forward else (app, "portal")
@@ -25,11 +25,11 @@ def _relabel(apps, *, forward):  # type: ignore[no-untyped-def]
                 content_type.objects.filter(app_label=old, model=model).update(app_label=new)
 
 
-def content_types_follow(apps, schema_editor):  # type: ignore[no-untyped-def]
+def content_types_follow(apps, schema_editor):
     _relabel(apps, forward=True)
 
 
-def content_types_return(apps, schema_editor):  # type: ignore[no-untyped-def]
+def content_types_return(apps, schema_editor):
     _relabel(apps, forward=False)
 
 

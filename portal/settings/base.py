@@ -11,6 +11,8 @@ in the README.
 """
 
 # Each larger group of settings has its module, named for what it configures.
+from pathlib import Path
+
 from portal.settings.api import *  # noqa: F403
 from portal.settings.catalog import *  # noqa: F403
 from portal.settings.celery import *  # noqa: F403
@@ -131,7 +133,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 # Made by collectstatic (`make run` runs it).
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT: Path | None = VAR_DIR / "static"
 # The demo serves static files straight from the source folders, so it works before (or
 # without) collectstatic; production serves only the collected, hashed copies.
 WHITENOISE_USE_FINDERS = True

@@ -2,6 +2,7 @@
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
 from consortium.lei import lei_with_check_digits
 from consortium.models import ConsortiumRole, Institution, Membership
@@ -9,7 +10,7 @@ from consortium.models import ConsortiumRole, Institution, Membership
 PASSWORD = "correct-horse-battery"
 
 
-class InstitutionFactory(factory.django.DjangoModelFactory):
+class InstitutionFactory(factory.django.DjangoModelFactory[Institution]):
     class Meta:
         model = Institution
         django_get_or_create = ("slug",)
@@ -20,7 +21,7 @@ class InstitutionFactory(factory.django.DjangoModelFactory):
     lei = factory.Sequence(lambda n: lei_with_check_digits(f"TEST00{n:012d}"))
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -33,12 +34,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+    def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -50,7 +51,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
         steward = factory.Trait(role=Membership.Role.STEWARD)
 
 
-class ConsortiumRoleFactory(factory.django.DjangoModelFactory):
+class ConsortiumRoleFactory(factory.django.DjangoModelFactory[ConsortiumRole]):
     class Meta:
         model = ConsortiumRole
 

@@ -8,6 +8,7 @@ The personas of the consortium's tests, after healthchecks' alice/bob/charlie:
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -36,21 +37,23 @@ class Cast:
 
 @pytest.fixture
 def cast(db: None) -> Cast:
-    acme = InstitutionFactory(name="Acme Bank", slug="acme")
-    beta = InstitutionFactory(name="Beta Insurance", slug="beta", kind=Institution.Kind.INSURER)
+    acme = InstitutionFactory.create(name="Acme Bank", slug="acme")
+    beta = InstitutionFactory.create(
+        name="Beta Insurance", slug="beta", kind=Institution.Kind.INSURER
+    )
     people = {
-        "alice": MembershipFactory(user__username="alice", institution=acme, steward=True),
-        "bob": MembershipFactory(user__username="bob", institution=acme),
-        "carol": MembershipFactory(user__username="carol", institution=beta, steward=True),
-        "dave": MembershipFactory(user__username="dave", institution=beta),
+        "alice": MembershipFactory.create(user__username="alice", institution=acme, steward=True),
+        "bob": MembershipFactory.create(user__username="bob", institution=acme),
+        "carol": MembershipFactory.create(user__username="carol", institution=beta, steward=True),
+        "dave": MembershipFactory.create(user__username="dave", institution=beta),
     }
-    roles = {
-        "mo": ConsortiumRoleFactory(user=UserFactory(username="mo")).user,
-        "meg": ConsortiumRoleFactory(
-            user=UserFactory(username="meg"), role=ConsortiumRole.Role.MANAGER
+    roles: dict[str, Any] = {
+        "mo": ConsortiumRoleFactory.create(user=UserFactory.create(username="mo")).user,
+        "meg": ConsortiumRoleFactory.create(
+            user=UserFactory.create(username="meg"), role=ConsortiumRole.Role.MANAGER
         ).user,
-        "aud": ConsortiumRoleFactory(
-            user=UserFactory(username="aud"), role=ConsortiumRole.Role.AUDITOR
+        "aud": ConsortiumRoleFactory.create(
+            user=UserFactory.create(username="aud"), role=ConsortiumRole.Role.AUDITOR
         ).user,
     }
     return Cast(acme=acme, beta=beta, **people, **roles)

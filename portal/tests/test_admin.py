@@ -16,14 +16,14 @@ REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
 
 
 @pytest.fixture
-def staff(client):  # type: ignore[no-untyped-def]
+def staff(client):
     user = get_user_model().objects.create_superuser("root", "root@example.org", "pw-root-12345")
     client.force_login(user)
     return client
 
 
 @pytest.mark.parametrize("model", REGISTERED, ids=lambda m: m._meta.label)
-def test_every_admin_list_opens(staff, model) -> None:  # type: ignore[no-untyped-def]
+def test_every_admin_list_opens(staff, model) -> None:
     url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
     assert staff.get(url).status_code == 200
 
@@ -31,7 +31,7 @@ def test_every_admin_list_opens(staff, model) -> None:  # type: ignore[no-untype
 @pytest.mark.parametrize(
     "model", [Dataset, DatasetVersion, DatasetUpload, AccessRequest, Grant, Download]
 )
-def test_ledgered_rows_are_read_only_in_the_admin(staff, model) -> None:  # type: ignore[no-untyped-def]
+def test_ledgered_rows_are_read_only_in_the_admin(staff, model) -> None:
     assert isinstance(admin.site._registry[model], ReadOnlyAdmin)
     add = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_add")
     assert staff.get(add).status_code == 403

@@ -29,11 +29,12 @@ BEFORE_THE_MOVE = [
 ]
 
 
-def _migrate(targets: list[tuple[str, str | None]]):  # type: ignore[no-untyped-def]
+def _migrate(targets: list[tuple[str, str | None]]):
     executor = MigrationExecutor(connection)
     executor.migrate(targets)
     executor.loader.build_graph()
-    return executor.loader.project_state([t for t in targets if t[1] is not None]).apps
+    applied = [(app, name) for app, name in targets if name is not None]
+    return executor.loader.project_state(applied).apps
 
 
 @pytest.mark.django_db(transaction=True)

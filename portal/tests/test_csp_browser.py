@@ -23,14 +23,14 @@ document.addEventListener("securitypolicyviolation", function (e) {
 class Watched:
     """A signed-in browser page that records every CSP violation and script error."""
 
-    def __init__(self, page):  # type: ignore[no-untyped-def]
+    def __init__(self, page):
         self.page = page
         self.problems: list[str] = []
         page.add_init_script(WATCH)
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
 
-    def _console(self, message):  # type: ignore[no-untyped-def]
+    def _console(self, message):
         if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
             self.problems.append(f"{self.page.url}: console: {message.text}")
 
@@ -56,7 +56,7 @@ def _charts_drawn(watched: Watched) -> None:
 
 
 @pytest.fixture
-def demo(settings):  # type: ignore[no-untyped-def]
+def demo(settings):
     from consortium.models import ApiToken
     from ledger.services import append_all, seal_block_if_due
     from surveys.models import Survey
@@ -70,7 +70,7 @@ def demo(settings):  # type: ignore[no-untyped-def]
     return {"password": settings.DEMO_PASSWORD, "tokens": ApiToken}
 
 
-def _as(new_page, username: str, password: str) -> Watched:  # type: ignore[no-untyped-def]
+def _as(new_page, username: str, password: str) -> Watched:
     watched = Watched(new_page())
     sign_in(watched.page, username, password)
     return watched

@@ -17,10 +17,10 @@ MANY = b"loan_id,amount,opened,defaulted,region,customer\n" + b"".join(
 
 
 @pytest.fixture
-def profile(tmp_path):  # type: ignore[no-untyped-def]
+def profile(tmp_path):
     """Write a profile file for `user` on `grant` against `endpoint`; returns its path."""
 
-    def make(user, grant, endpoint: str) -> str:  # type: ignore[no-untyped-def]
+    def make(user, grant, endpoint: str) -> str:
         token, secret = services.sharing_token_create(user=user, grant=grant)
         path = tmp_path / f"grant{grant.pk}-{user.username}-{token.pk}.share"
         path.write_text(
@@ -32,7 +32,7 @@ def profile(tmp_path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _no_lingering_sessions(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+def _no_lingering_sessions(django_db_setup, django_db_blocker):
     """The delta_sharing client keeps its HTTP sessions open (keep-alive), and with them live
     server threads whose PostgreSQL connections outlast the tests; end them before the test
     database is dropped (this teardown runs before django_db_setup's)."""

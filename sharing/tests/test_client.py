@@ -35,28 +35,28 @@ VIEW = Approval(
 
 
 @pytest.fixture
-def endpoint(live_server, settings):  # type: ignore[no-untyped-def]
+def endpoint(live_server, settings):
     settings.SHARING_BASE_URL = live_server.url
     return live_server.url + "/delta-sharing"
 
 
-def _download(grant, user) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def _download(grant, user) -> pd.DataFrame:
     stream = access.grant_download(user=user, grant=grant, fmt="parquet")
     data = b"".join(stream.chunks)
     return pq.read_table(io.BytesIO(data)).to_pandas(date_as_object=True)
 
 
-def _url(grant, path: str) -> str:  # type: ignore[no-untyped-def]
+def _url(grant, path: str) -> str:
     share = services.share_name(grant)
     return f"{path}#{share}.default.{services.table_name(grant)}"
 
 
 @pytest.fixture
-def many_grant(cast, listing, ask, settings):  # type: ignore[no-untyped-def]
+def many_grant(cast, listing, ask, settings):
     """A filtered, masked grant of 240 loans cut into several small Parquet files."""
     settings.SHARING_FILE_BYTES, settings.ACCESS_DOWNLOAD_BLOCK_BYTES = 1, 1024
 
-    def make(user=None, approval=VIEW):  # type: ignore[no-untyped-def]
+    def make(user=None, approval=VIEW):
         request = ask(listing(content=MANY), user=user)
         grant = access.access_request_approve(
             user=cast.alice.user, request=request, approval=approval
@@ -163,7 +163,7 @@ def test_another_institutions_token_sees_no_share_of_this_grant(
         services.sharing_token_create(user=erin, grant=grant)
 
 
-def _secret_of(profile, user, grant, endpoint) -> str:  # type: ignore[no-untyped-def]
+def _secret_of(profile, user, grant, endpoint) -> str:
     with open(profile(user, grant, endpoint)) as f:
         return json.load(f)["bearerToken"]
 
@@ -190,7 +190,7 @@ def test_an_expired_token_is_refused(cast, many_grant, profile, endpoint):
     assert caught.value.response.json()["errorCode"] == "UNAUTHENTICATED"
 
 
-def _query(endpoint, grant, secret, body=None):  # type: ignore[no-untyped-def]
+def _query(endpoint, grant, secret, body=None):
     share, table = services.share_name(grant), services.table_name(grant)
     return requests.post(
         endpoint + f"/shares/{share}/schemas/default/tables/{table}/query",

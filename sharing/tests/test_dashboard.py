@@ -17,7 +17,7 @@ from sharing.models import ShareTable
 pytestmark = pytest.mark.django_db
 
 
-def _query_and_fetch(grant, secret):  # type: ignore[no-untyped-def]
+def _query_and_fetch(grant, secret):
     share, table = services.share_name(grant), services.table_name(grant)
     response = Client().post(
         f"/delta-sharing/shares/{share}/schemas/default/tables/{table}/query",

@@ -18,12 +18,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def endpoint(live_server, settings):  # type: ignore[no-untyped-def]
+def endpoint(live_server, settings):
     settings.SHARING_BASE_URL = live_server.url
     return live_server.url + "/delta-sharing"
 
 
-def _oauth_profile(tmp_path, user, grant, endpoint):  # type: ignore[no-untyped-def]
+def _oauth_profile(tmp_path, user, grant, endpoint):
     client, secret = services.oauth_client_create(user=user, grant=grant)
     path = tmp_path / f"oauth-{client.pk}.share"
     profile = services.oauth_profile_json(client=client, secret=secret, endpoint=endpoint)
@@ -48,7 +48,7 @@ def test_the_token_endpoint_refuses_in_rfc_6749s_shape(cast, granted, endpoint, 
     grant = granted()
     _path, client, secret = _oauth_profile(tmp_path, cast.dave.user, grant, endpoint)
 
-    def ask(auth: str | None, data: dict) -> requests.Response:  # type: ignore[type-arg]
+    def ask(auth: str | None, data: dict) -> requests.Response:
         headers = {"Authorization": auth} if auth else {}
         return requests.post(endpoint + "/oauth/token", data=data, headers=headers, timeout=10)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def recipient(cast, granted):  # type: ignore[no-untyped-def]
+def recipient(cast, granted):
     """(grant, bearer secret) of dave's share, its files made."""
     grant = granted()
     assert services.share_files_make(grant_id=grant.pk)
@@ -25,18 +26,18 @@ def recipient(cast, granted):  # type: ignore[no-untyped-def]
     return grant, secret
 
 
-def _get(path: str, secret: str | None, **extra):  # type: ignore[no-untyped-def]
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if secret else {}
+def _get(path: str, secret: str | None, **extra: Any):
+    headers: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if secret else {}
     return Client().get("/delta-sharing" + path, **headers, **extra)
 
 
-def _table_path(grant) -> str:  # type: ignore[no-untyped-def]
+def _table_path(grant) -> str:
     return (
         f"/shares/{services.share_name(grant)}/schemas/default/tables/{services.table_name(grant)}"
     )
 
 
-def _error(response, status: int, code: str) -> str:  # type: ignore[no-untyped-def]
+def _error(response, status: int, code: str) -> str:
     assert response.status_code == status, response.content
     body = response.json()
     assert set(body) == {"errorCode", "message"} and body["errorCode"] == code
@@ -265,7 +266,7 @@ def test_the_files_hold_only_the_view(cast, granted):
 def test_a_failed_build_keeps_its_reason(cast, granted, monkeypatch):
     grant = granted()
 
-    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def broken(*args, **kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr("access.projection.view_tables", broken)

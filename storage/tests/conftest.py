@@ -19,7 +19,7 @@ TEST_MASTER_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccdde
 
 
 @pytest.fixture(autouse=True)
-def storage_settings(settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+def storage_settings(settings, tmp_path: Path):
     settings.STORAGE_NODE_ROOT = str(tmp_path / "default-nodes")
     settings.STORAGE_MASTER_KEY = TEST_MASTER_KEY
     settings.STORAGE_MASTER_KEY_FILE = str(tmp_path / "master.key")

@@ -22,5 +22,5 @@ class StorageNodeFactory(factory.django.DjangoModelFactory):
     path = factory.LazyAttribute(lambda o: str(Path(o.base) / o.name))
 
     @classmethod
-    def _create(cls, model_class, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def _create(cls, model_class, *args, **kwargs):
         return services.node_register(**kwargs)

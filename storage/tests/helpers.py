@@ -21,7 +21,7 @@ def payload(size: int, seed: int = 0) -> bytes:
     return random.Random(seed).randbytes(size)
 
 
-def put_bytes(data: bytes, **kwargs) -> StoredObject:  # type: ignore[no-untyped-def]
+def put_bytes(data: bytes, **kwargs) -> StoredObject:
     return services.object_put(io.BytesIO(data), **kwargs)
 
 

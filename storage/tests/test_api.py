@@ -21,7 +21,7 @@ MATRIX = {
 }
 
 
-def _user(cast, name):  # type: ignore[no-untyped-def]
+def _user(cast, name):
     value = getattr(cast, name)
     return value.user if isinstance(value, Membership) else value
 

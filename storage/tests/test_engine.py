@@ -19,7 +19,7 @@ KEY = bytes(range(32))
 
 
 @pytest.fixture
-def pool():  # type: ignore[no-untyped-def]
+def pool():
     with ThreadPoolExecutor(2) as compute, ThreadPoolExecutor(3) as io_pool:
         yield compute, io_pool
 
@@ -31,7 +31,7 @@ def _nodes(tmp_path: Path, fsync: bool) -> dict[int, LocalFolder]:
     return backends
 
 
-def _put(data: bytes, backends, pool, *, window: int = 4):  # type: ignore[no-untyped-def]
+def _put(data: bytes, backends, pool, *, window: int = 4):
     compute, io_pool = pool
     return write_object(
         io.BytesIO(data),

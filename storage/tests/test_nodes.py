@@ -41,7 +41,7 @@ def test_durable_writes_store_exactly_the_bytes(tmp_path, size, aligned):
 def test_a_filesystem_without_direct_io_gets_ordinary_writes(tmp_path, monkeypatch):
     real_open = os.open
 
-    def no_direct(path, flags, *args):  # type: ignore[no-untyped-def]
+    def no_direct(path, flags, *args):
         if flags & os.O_DIRECT:
             raise OSError(errno.EINVAL, "Invalid argument")
         return real_open(path, flags, *args)
@@ -60,7 +60,7 @@ def test_a_direct_write_refused_midway_finishes_through_the_page_cache(tmp_path,
     real_write = os.write
     refused = []
 
-    def refuse_once(fd, data):  # type: ignore[no-untyped-def]
+    def refuse_once(fd, data):
         if not refused:
             refused.append(fd)
             raise OSError(errno.EINVAL, "Invalid argument")
@@ -75,7 +75,7 @@ def test_a_direct_write_refused_midway_finishes_through_the_page_cache(tmp_path,
 
 
 def test_other_write_errors_make_the_node_unavailable(tmp_path, monkeypatch):
-    def disk_full(fd, data):  # type: ignore[no-untyped-def]
+    def disk_full(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(nodes.os, "write", disk_full)
@@ -93,7 +93,7 @@ def test_sync_fsyncs_each_file_then_each_folder_once(tmp_path, monkeypatch):
     synced: list[str] = []
     real_fsync = os.fsync
 
-    def record(fd):  # type: ignore[no-untyped-def]
+    def record(fd):
         synced.append(os.readlink(f"/proc/self/fd/{fd}"))
         return real_fsync(fd)
 

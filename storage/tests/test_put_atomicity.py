@@ -26,14 +26,14 @@ class Breaks(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer) -> int:
         if self.data.tell() >= self.after:
             raise ConnectionResetError("the client went away")
         n = self.data.readinto(memoryview(buffer)[: max(1, self.after - self.data.tell())])
         return n
 
 
-def _nothing_left(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def _nothing_left(tmp_path) -> None:
     assert files_under(tmp_path / "nodes") == []
     assert not StoredObject.objects.exists()
     assert not Stripe.objects.exists() and not Shard.objects.exists()
@@ -47,7 +47,7 @@ def test_a_stream_failing_after_several_stripes_leaves_nothing(nodes, tmp_path):
 
 
 def test_a_failure_while_writing_rows_leaves_no_shards(nodes, tmp_path, monkeypatch):
-    def fail(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def fail(*args, **kwargs):
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(Shard.objects, "bulk_create", fail)
@@ -62,7 +62,7 @@ def test_every_node_failing_mid_put_leaves_nothing(nodes, tmp_path, monkeypatch)
     real_put = LocalFolder.put
     calls = {"n": 0}
 
-    def flaky(self, key, data):  # type: ignore[no-untyped-def]
+    def flaky(self, key, data):
         calls["n"] += 1
         if calls["n"] > 20:
             raise NodeUnavailable(f"{self.root} stopped answering")
@@ -82,9 +82,9 @@ def test_a_node_lost_mid_put_is_replaced_by_a_spare(nodes, tmp_path, monkeypatch
     lock = threading.Lock()
     seen: dict[str, object] = {"calls": 0, "victim": None}
 
-    def vanishing(self, key, data):  # type: ignore[no-untyped-def]
+    def vanishing(self, key, data):
         with lock:
-            seen["calls"] += 1  # type: ignore[operator]
+            seen["calls"] += 1
             seen["victim"] = seen["victim"] or str(self.root)  # the node of the first shard
             if seen["calls"] == 20:
                 victim = str(seen["victim"])

@@ -29,13 +29,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def objects(nodes):  # type: ignore[no-untyped-def]
+def objects(nodes):
     """A few objects of different sizes, every one with shards on every node."""
     datas = [payload(size, seed=size) for size in (0, 1, PLAIN + 1, 5 * PLAIN + 3)]
     return [(put_bytes(data), data) for data in datas]
 
 
-def _busiest(nodes, count):  # type: ignore[no-untyped-def]
+def _busiest(nodes, count):
     return sorted(nodes, key=lambda n: -n.shards.count())[:count]
 
 

@@ -25,7 +25,7 @@ CREDENTIALS = {
 
 
 @pytest.fixture(scope="module")
-def s3_endpoint():  # type: ignore[no-untyped-def]
+def s3_endpoint():
     """A moto S3 server on a free loopback port for this module; stopped afterwards."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -59,7 +59,7 @@ def s3_endpoint():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def mixed_nodes(s3_endpoint, tmp_path):  # type: ignore[no-untyped-def]
+def mixed_nodes(s3_endpoint, tmp_path):
     """Three buckets and five local folders."""
     made = [
         services.node_register(
@@ -78,7 +78,7 @@ def mixed_nodes(s3_endpoint, tmp_path):  # type: ignore[no-untyped-def]
     return made
 
 
-def _client(node: StorageNode):  # type: ignore[no-untyped-def]
+def _client(node: StorageNode):
     return services.backend_for(node)._client  # type: ignore[attr-defined]
 
 

@@ -15,12 +15,12 @@ def option(survey: Survey, position: int) -> Option:
     return survey.options.get(position=position)
 
 
-def answer(user, survey: Survey, position: int, text: str = ""):  # type: ignore[no-untyped-def]
+def answer(user, survey: Survey, position: int, text: str = ""):
     """Answer as `user` through the service, choosing the option at `position` (from 1)."""
     return answer_submit(by=user, survey=survey, option_id=option(survey, position).pk, text=text)
 
 
-def make_members(institution: Institution, n: int, prefix: str) -> list:  # type: ignore[type-arg]
+def make_members(institution: Institution, n: int, prefix: str) -> list:
     """`n` staff members of `institution`, inserted in bulk."""
     User = get_user_model()
     users = User.objects.bulk_create(
@@ -34,6 +34,6 @@ def make_members(institution: Institution, n: int, prefix: str) -> list:  # type
 
 
 @pytest.fixture
-def survey(cast) -> Survey:  # type: ignore[no-untyped-def]
+def survey(cast) -> Survey:
     """An open survey for everyone, with the paper's four options (the fourth takes text)."""
-    return SurveyFactory(title="Effect survey")
+    return SurveyFactory.create(title="Effect survey")

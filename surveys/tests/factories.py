@@ -15,7 +15,7 @@ PAPER_OPTIONS = [
 ]
 
 
-class SurveyFactory(factory.django.DjangoModelFactory):
+class SurveyFactory(factory.django.DjangoModelFactory[Survey]):
     class Meta:
         model = Survey
         skip_postgeneration_save = True
@@ -36,14 +36,14 @@ class SurveyFactory(factory.django.DjangoModelFactory):
         )
 
     @factory.post_generation
-    def options(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+    def options(obj, create, extracted, **kwargs):
         if not create:
             return
         for position, (label, takes_text) in enumerate(extracted or PAPER_OPTIONS, start=1):
             Option.objects.create(survey=obj, position=position, label=label, takes_text=takes_text)
 
     @factory.post_generation
-    def for_institutions(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+    def for_institutions(obj, create, extracted, **kwargs):
         if create and extracted:
             obj.audience = Survey.Audience.INSTITUTIONS
             obj.save(update_fields=["audience"])

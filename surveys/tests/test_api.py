@@ -14,12 +14,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def bob(cast, api):  # type: ignore[no-untyped-def]
+def bob(cast, api):
     api.force_authenticate(cast.bob.user)
     return api
 
 
-def _answer_url(survey):  # type: ignore[no-untyped-def]
+def _answer_url(survey):
     return reverse("api-survey-answer", args=[survey.pk])
 
 

@@ -31,7 +31,7 @@ QUIET_BEAT = {
 }
 
 
-def _dashboard(client, survey):  # type: ignore[no-untyped-def]
+def _dashboard(client, survey):
     with CaptureQueriesContext(connection) as queries:
         page = client.get(reverse("survey-results", args=[survey.pk]))
     assert page.status_code == 200

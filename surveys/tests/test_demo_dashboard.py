@@ -31,18 +31,18 @@ ROW = re.compile(
 
 
 @pytest.fixture
-def demo(db):  # type: ignore[no-untyped-def]
+def demo(db):
     call_command("load_demo", quiet=True)
     return Survey.objects.get(title=EFFECT_TITLE)
 
 
 @pytest.fixture
-def maya(client, demo):  # type: ignore[no-untyped-def]
+def maya(client, demo):
     client.force_login(get_user_model().objects.get(username="maya"))
     return client
 
 
-def _page_rows(client, survey, **params):  # type: ignore[no-untyped-def]
+def _page_rows(client, survey, **params):
     page = client.get(reverse("survey-results", args=[survey.pk]), params)
     assert page.status_code == 200
     return [(label, int(n), p) for label, n, p in ROW.findall(page.content.decode())], page

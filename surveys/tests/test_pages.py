@@ -62,7 +62,7 @@ def test_a_closed_survey_shows_no_form_and_refuses_a_post(cast, client):
     assert not Answer.objects.exists()
 
 
-def _survey_form(**changes):  # type: ignore[no-untyped-def]
+def _survey_form(**changes):
     now = timezone.now()
     data = {
         "title": "Effect 2027",
@@ -142,7 +142,7 @@ def test_a_moderator_cannot_remove_an_answered_option(cast, client, survey):
 
 
 @pytest.fixture
-def lopsided(cast, survey):  # type: ignore[no-untyped-def]
+def lopsided(cast, survey):
     """Eight answers from Acme, two from Beta: Beta must stay hidden, and Acme with it."""
     for person in make_members(cast.acme, 8, "acme"):
         answer(person, survey, 1)

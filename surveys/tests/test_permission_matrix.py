@@ -41,7 +41,7 @@ MATRIX = {
 }
 
 
-def _user(cast, name):  # type: ignore[no-untyped-def]
+def _user(cast, name):
     if name == "nobody":
         return get_user_model().objects.create(username="nobody")
     value = getattr(cast, name)
@@ -49,7 +49,7 @@ def _user(cast, name):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def answered(cast, survey):  # type: ignore[no-untyped-def]
+def answered(cast, survey):
     """The survey with six answers from Acme and its snapshot built."""
     for person in make_members(cast.acme, 6, "acme"):
         give_answer(person, survey, 1)

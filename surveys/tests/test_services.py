@@ -150,7 +150,7 @@ def test_a_rolled_back_answer_leaves_no_trace(cast, survey, django_capture_on_co
 # --- Moderators create and edit surveys --------------------------------------------------------
 
 
-def _save(by, survey=None, options=None, **changes):  # type: ignore[no-untyped-def]
+def _save(by, survey=None, options=None, **changes):
     now = timezone.now()
     values = {
         "title": "Effect",
@@ -163,7 +163,7 @@ def _save(by, survey=None, options=None, **changes):  # type: ignore[no-untyped-
     return survey_save(by=by, survey=survey, **(values | changes))
 
 
-def _labels(survey):  # type: ignore[no-untyped-def]
+def _labels(survey):
     return list(survey.options.order_by("position").values_list("label", "takes_text"))
 
 

@@ -12,7 +12,7 @@ from surveys.tests.conftest import answer, make_members
 pytestmark = pytest.mark.django_db
 
 
-def _rows(group):  # type: ignore[no-untyped-def]
+def _rows(group):
     return [(r["label"], r["count"], r["percent"]) for r in group["rows"]]
 
 

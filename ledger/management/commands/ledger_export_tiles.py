@@ -1,6 +1,7 @@
 """`manage.py ledger_export_tiles DIR`: the log as C2SP tlog-tiles static files."""
 
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -13,10 +14,10 @@ class Command(BaseCommand):
         "tile/…, tile/entries/…, policy) that any web server can serve as a mirror."
     )
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("directory", type=Path)
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         def progress(done: int, total: int) -> None:
             if options["verbosity"] > 1 or done == total:
                 self.stderr.write(f"\rentries {done:,} of {total:,}", ending="")

@@ -1,6 +1,7 @@
 """`manage.py ledger_keygen`: create the log's signing key file if there is none."""
 
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -11,7 +12,7 @@ from ledger.keys import log_signer, write_new_key
 class Command(BaseCommand):
     help = "Create the ledger's Ed25519 signing key at LEDGER_SIGNING_KEY_FILE (never overwrites)."
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         path = Path(settings.LEDGER_SIGNING_KEY_FILE)
         if settings.LEDGER_SIGNING_KEY or path.exists():
             self.stdout.write("The ledger signing key exists already.")

@@ -1,5 +1,7 @@
 """`manage.py ledger_verify`: recompute the ledger and name the first thing that does not match."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from ledger.verification import verify_ledger
@@ -8,10 +10,10 @@ from ledger.verification import verify_ledger
 class Command(BaseCommand):
     help = "Recompute every leaf, subtree, block hash chain and signature of the ledger."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("--no-record", action="store_true", help="Do not keep the result.")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         result = verify_ledger(record=not options["no_record"], triggered_by="command")
         summary = (
             f"{result.entries_checked} entries and {result.blocks_checked} blocks "

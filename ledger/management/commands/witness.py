@@ -109,7 +109,7 @@ class Command(BaseCommand):
             server = witness_server.make_server(service, host, port)
         except OSError as exc:
             raise CommandError(f"cannot listen on {listen}: {exc}") from exc
-        bound_host, bound_port = server.server_address[:2]
+        bound_host, bound_port = server.socket.getsockname()[:2]
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         self.stdout.write(f"witness {service.vkey}")
         for origin in sorted(service.log_keys):

@@ -36,7 +36,7 @@ CAST = [
 class Command(BaseCommand):
     help = "Load the demo institutions and users (password from DEMO_PASSWORD). Idempotent."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("--quiet", action="store_true", help="Do not print the logins.")
 
     @transaction.atomic
@@ -49,7 +49,7 @@ class Command(BaseCommand):
                 slug=slug, defaults={"name": name, "kind": kind, "lei": lei_with_check_digits(base)}
             )
         User = get_user_model()
-        for username, first, last, slug, role, consortium_roles in CAST:
+        for username, first, last, home, role, consortium_roles in CAST:
             user, _ = User.objects.update_or_create(
                 username=username,
                 defaults={
@@ -64,9 +64,9 @@ class Command(BaseCommand):
             )
             user.set_password(settings.DEMO_PASSWORD)
             user.save(update_fields=["password"])
-            if slug:
+            if home and role:
                 Membership.objects.update_or_create(
-                    user=user, defaults={"institution": institutions[slug], "role": role}
+                    user=user, defaults={"institution": institutions[home], "role": role}
                 )
             for consortium_role in consortium_roles:
                 ConsortiumRole.objects.get_or_create(user=user, role=consortium_role)
@@ -77,6 +77,6 @@ class Command(BaseCommand):
         transaction.on_commit(load_demo_access)  # requests and grants on those listings
         if not options["quiet"]:
             self.stdout.write(f"Demo logins (password: {settings.DEMO_PASSWORD}):")
-            for username, first, last, slug, role, consortium_roles in CAST:
-                what = f"{role} at {slug}" if slug else ", ".join(consortium_roles)
+            for username, first, last, home, role, consortium_roles in CAST:
+                what = f"{role} at {home}" if home else ", ".join(consortium_roles)
                 self.stdout.write(f"  {username:<6} {first} {last}: {what}")

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import time
-from typing import TextIO
+
+from django.core.management.base import OutputWrapper
 
 
 class ProgressBar:
     """`[#####.....] 12/40 objects` redrawn in place on a terminal, every 10 % elsewhere."""
 
-    def __init__(self, out: TextIO, label: str, unit: str, width: int = 30) -> None:
+    def __init__(self, out: OutputWrapper, label: str, unit: str, width: int = 30) -> None:
         self.out = out
         self.label = label
         self.unit = unit
         self.width = width
-        self.tty = bool(getattr(out, "isatty", lambda: False)())
+        self.tty = out.isatty()
         self.last_decile = -1
         self.started = time.monotonic()
 
@@ -27,10 +28,11 @@ class ProgressBar:
             f"{time.monotonic() - self.started:.1f} s)"
         )
         if self.tty:
-            self.out.write("\r" + line + ("\n" if done >= total else ""))
+            # ending="": OutputWrapper would otherwise end every redraw with a newline.
+            self.out.write("\r" + line + ("\n" if done >= total else ""), ending="")
             self.out.flush()
             return
         decile = int(10 * fraction)
         if decile != self.last_decile or done >= total:
             self.last_decile = decile
-            self.out.write(line + "\n")
+            self.out.write(line)

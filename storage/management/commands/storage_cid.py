@@ -1,6 +1,7 @@
 """`manage.py storage_cid FILE`: the CID `ipfs add --cid-version 1` gives the file."""
 
 import sys
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -10,10 +11,10 @@ from storage.cid import CidBuilder, cid_of_file
 class Command(BaseCommand):
     help = "Print the IPFS CIDv1 of a file (kubo defaults), as the portal computes it on upload."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("file", help="The file; - reads standard input.")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         path = str(options["file"])
         if path == "-":
             builder = CidBuilder()

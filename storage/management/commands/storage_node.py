@@ -1,5 +1,7 @@
 """`manage.py storage_node`: list, add, check, mark up or down, and drain storage nodes."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from storage import repair, selectors, services
@@ -9,7 +11,7 @@ from storage.models import StorageNode
 class Command(BaseCommand):
     help = "Manage storage nodes: list | add | check | up | down | drain."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
         sub.add_parser("list", help="Every node with its status and load.")
         add = sub.add_parser("add", help="Register a local folder or an S3 bucket.")
@@ -37,7 +39,7 @@ class Command(BaseCommand):
             raise CommandError(f"There is no storage node called “{name}”.")
         return node
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         try:
             if action == "list":

@@ -6,6 +6,7 @@ in STORAGE_REWRAP_HOOKS.
 """
 
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         "--new-key-file or STORAGE_NEW_MASTER_KEY. Then make it STORAGE_MASTER_KEY."
     )
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("--new-key-file", help="A file holding the new key (base64 or hex).")
         parser.add_argument(
             "--generate",
@@ -50,7 +51,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         raise CommandError("Give the new key with --new-key-file or STORAGE_NEW_MASTER_KEY.")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         new_key = self._new_key(options)
         if key_id(new_key) == key_id(master_key()):
             raise CommandError("The new key is the current STORAGE_MASTER_KEY.")

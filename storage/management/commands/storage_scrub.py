@@ -1,5 +1,7 @@
 """`manage.py storage_scrub`: check every node and shard now, repair what is wrong."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from storage.management.commands._progress import ProgressBar
@@ -12,12 +14,12 @@ class Command(BaseCommand):
         "corrupt shards onto healthy nodes, and remove orphaned shard files."
     )
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument(
             "--no-repair", action="store_true", help="Only find and record problems."
         )
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         bar = ProgressBar(self.stdout, "scrub", "objects")
         report = scrub(repair=not options["no_repair"], progress=bar)
         if report.unrecoverable:

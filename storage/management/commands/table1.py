@@ -1,6 +1,7 @@
 """`manage.py table1`: run the paper's Table 1 experiment on our code and print it beside theirs."""
 
 import json
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -23,7 +24,7 @@ class Command(BaseCommand):
         "node failures, and print them beside the paper's Table 1. The result is kept for the API."
     )
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         defaults = Settings()
         parser.add_argument("--nodes", type=int, default=defaults.nodes)
         parser.add_argument("--trials", type=int, default=defaults.trials)
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         parser.add_argument("-m", type=int, default=defaults.m, help="Zigzag parity shards.")
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         s = Settings(
             nodes=int(options["nodes"]),
             trials=int(options["trials"]),
