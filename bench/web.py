@@ -57,7 +57,8 @@ def _credentials() -> tuple[str, str]:
     user = get_user_model().objects.get(username="nina")
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    # The backend that loads users (the first, the lockout's, only checks sign-ins).
+    session[BACKEND_SESSION_KEY] = "portal.backends.ConsortiumBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     _, token = api_token_issue(user=user, name="bench")
