@@ -9,13 +9,12 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth import get_user_model
-        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate, post_save, pre_save
 
-        from portal import generation, signals
+        from portal import cache_versions, signals
 
-        # Every committed write starts a new cache generation (see portal/generation.py).
-        connection_created.connect(generation.install, dispatch_uid="bizi-generation")
+        # Saving or deleting a row of a cached section bumps its version (cache_versions.py).
+        cache_versions.connect()
         # SQLite's search index lives beside portal_dataset; a migration that rebuilds that
         # table drops its triggers, so they are checked after every migrate.
         post_migrate.connect(_search_index, sender=self, dispatch_uid="bizi-sqlite-search")

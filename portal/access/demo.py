@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from portal import cache_versions
 from portal.access import services
 from portal.models import AccessRequest, Dataset, Grant
 
@@ -152,6 +153,7 @@ def load_demo_access() -> int:
                 created_at=timezone.now() - timedelta(days=61),
                 expires_at=timezone.now() - timedelta(days=1),
             )
+            cache_versions.bump("access")
             services.grants_expire()
         elif outcome == "revoked":
             services.grant_revoke(

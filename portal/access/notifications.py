@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from portal import cache_versions
 from portal.models import ConsortiumRole, Membership, Notification
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ def notify(users: Iterable[AbstractBaseUser], message: str, url: str = "") -> No
     Notification.objects.bulk_create(
         Notification(user_id=pk, message=message[:500], url=url[:300]) for pk in people
     )
+    cache_versions.bump("access")
     addresses = [u.email for u in people.values() if u.email]
     if addresses:
         transaction.on_commit(lambda: _send(addresses, message, url), robust=True)
@@ -72,6 +74,8 @@ def unread_count(user: AbstractBaseUser) -> int:
 
 
 def mark_read(*, user: AbstractBaseUser) -> int:
-    return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).update(
+    marked = Notification.objects.filter(user_id=user.pk, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+    cache_versions.bump("access")
+    return marked

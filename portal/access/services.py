@@ -25,6 +25,7 @@ from django.utils.text import slugify
 
 from ledger.models import OutboxEvent
 from ledger.services import record_event
+from portal import cache_versions
 from portal.access import filters
 from portal.access.data import CONTENT_TYPES, View, view_pieces
 from portal.access.notifications import moderators, notify, stewards_of
@@ -408,6 +409,7 @@ def access_request_approve(
         )
         # Its receipt (a tlog-proof of this entry) is found through the event.
         Grant.objects.filter(pk=grant.pk).update(ledger_event_id=event.pk)
+        cache_versions.bump("access")
         grant.ledger_event_id = event.pk
         from sharing.services import queue_share_files
 
@@ -526,6 +528,7 @@ def grants_expire(*, now: datetime | None = None) -> int:
             ).update(expired_at=now)
             if not claimed:
                 continue
+            cache_versions.bump("access")
             grant = Grant.objects.select_related(
                 "version", "institution", "request__requested_by", "request__dataset"
             ).get(pk=pk)

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from portal import selectors, services
 from portal.api import serializers as s
-from portal.api.caching import CachedListMixin
+from portal.cached_pages import CachedListMixin
 from portal.clientip import client_ip
 from portal.lockout import LockedOut
 from portal.models import ApiToken, Institution, Membership
@@ -108,6 +108,7 @@ class InstitutionListView(CachedListMixin, generics.ListCreateAPIView):
 
     serializer_class = s.InstitutionSerializer
     filterset_fields = ["kind"]
+    cache_sections = ["consortium"]
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return selectors.institution_list(user=self.request.user)
