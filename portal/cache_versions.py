@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
@@ -103,15 +104,34 @@ def _check(sections: Iterable[str]) -> tuple[str, ...]:
 # --- versions -------------------------------------------------------------------------------
 
 
+# A request reads each section's version once (the user's load and the page both name
+# "consortium"): what it reads later is then as of its start, which is as good. Only between
+# request_started and request_finished, so a worker or a command reads afresh every time; and
+# this thread's own bump() forgets them, so a request sees its own changes.
+_request = threading.local()
+
+
+def _request_started(**kwargs: Any) -> None:
+    _request.versions = {}
+
+
+def _request_finished(**kwargs: Any) -> None:
+    _request.versions = None
+
+
 def versions(sections: Iterable[str]) -> str | None:
     """The versions of `sections`, as one string to put in a key; None if nothing may be cached
     now (caching off, or the cache is down)."""
     names = _check(sections)
     if not enabled():
         return None
+    seen: dict[str, str] | None = getattr(_request, "versions", None)
     keys = [_PREFIX + name for name in names]
+    found = {key: seen[key] for key in keys if seen is not None and key in seen}
     try:
-        found = cache.get_many(keys)
+        missing = [key for key in keys if key not in found]
+        if missing:
+            found.update(cache.get_many(missing))
         for key in keys:
             if key not in found:
                 # add(), so that of two processes finding it missing, both use one token.
@@ -122,10 +142,14 @@ def versions(sections: Iterable[str]) -> str | None:
         return None
     if any(found[key] is None for key in keys):
         return None
+    if seen is not None:
+        seen.update(found)
     return ".".join(found[key] for key in keys)
 
 
 def _replace(names: tuple[str, ...]) -> None:
+    if getattr(_request, "versions", None):
+        _request.versions = {}
     try:
         cache.set_many({_PREFIX + name: uuid.uuid4().hex for name in names}, timeout=None)
     except Exception:
@@ -240,9 +264,12 @@ def _m2m_changed(sender: type, action: str, **kwargs: Any) -> None:
 
 
 def connect() -> None:
-    """Bump a model's section when one of its rows is saved or deleted, or when a many-to-many
-    set of it changes (PortalConfig.ready). Receivers per model, so that models in no section
-    keep Django's fast deletes, which a receiver for every model would turn off."""
+    """Install the receivers (PortalConfig.ready): read each version once per request (above),
+    and bump a model's section when one of its rows is saved or deleted, or when a
+    many-to-many set of it changes. Receivers per model, so that models in no section keep
+    Django's fast deletes, which a receiver for every model would turn off."""
+    request_started.connect(_request_started, dispatch_uid="bizi-cache-versions")
+    request_finished.connect(_request_finished, dispatch_uid="bizi-cache-versions")
     for model in apps.get_models(include_auto_created=True):
         if _section_of(model) is None:
             continue

@@ -196,6 +196,22 @@ def test_every_section_table_is_a_table_of_the_portal():
         assert section <= tables, (name, sorted(section - tables))
 
 
+def test_a_request_reads_each_version_once_and_sees_its_own_bumps():
+    # The receivers of request_started and request_finished, called as the handler would
+    # (sending the signals would also close the test's database connection).
+    cache_versions._request_started()
+    try:
+        first = cache_versions.versions(["access"])
+        cache.set("bizi:version:access", "changed elsewhere", timeout=None)
+        assert cache_versions.versions(["access"]) == first  # as of the request's start
+        cache_versions.bump("access")  # this request's own change
+        assert cache_versions.versions(["access"]) not in {first, "changed elsewhere"}
+    finally:
+        cache_versions._request_finished()
+    cache.set("bizi:version:access", "changed elsewhere", timeout=None)
+    assert cache_versions.versions(["access"]) == "changed elsewhere"  # outside a request
+
+
 def test_a_missing_version_is_never_an_old_one(cast, client):
     client.force_login(cast.alice.user)
     home_page(client)
