@@ -66,12 +66,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings: pytest.FixtureRequest) -> None:
-    # Hashing demo passwords with the production hasher would dominate the suite's run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _one_process_cache(settings: pytest.FixtureRequest) -> None:
     # An empty in-memory cache per test. Cached pages stay on: the test's process (and its
     # live-server thread) is the only one writing, so its bumps reach every reader;
@@ -85,7 +79,7 @@ def _one_process_cache(settings: pytest.FixtureRequest) -> None:
 
 def database_url_of(settings_dict: dict) -> str:
     """The DATABASE_URL that points another process at the database this test process uses."""
-    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+    if settings_dict["ENGINE"] in {"portal.sqlite3", "django.db.backends.sqlite3"}:
         return f"sqlite:///{settings_dict['NAME']}"
     user = settings_dict.get("USER") or ""
     password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""

@@ -9,12 +9,12 @@ pseudonymized column. Each figure is measured in a fresh child process:
 - download: `GET /api/v1/grants/{id}/data/?format=csv` through Django, consumed to the end:
   MiB/s of the stored CSV, time to first byte, peak RSS, and the ratio to storage open. The
   download reads the version's Arrow copy (the same rows, parsed and zstd-compressed by a
-  worker after the publish, `portal.catalog.services.version_arrow_copy`), whose size is
+  worker after the publish, `catalog.services.version_arrow_copy`), whose size is
   printed beside it; with BENCH_ACCESS_COPY=csv it parses the CSV instead, as for a version
   whose copy is not made yet.
 
 The generated file repeats 20,000 loans, so the pseudonymized column has 20,000 distinct
-values: each is hashed once per download, and later rows are looked up (portal/access/data.py,
+values: each is hashed once per download, and later rows are looked up (access/projection.py,
 `Pseudonymizer`). A column of values that never repeat costs about 1 µs of HMAC per row more.
 SQLite in a temporary folder (the database does little here).
 """
@@ -47,8 +47,8 @@ def child_prepare(path: str) -> None:
     django.setup()
     from django.contrib.auth import get_user_model
 
-    from portal.access import services as access
-    from portal.catalog import services
+    from access import services as access
+    from catalog import services
 
     users = get_user_model().objects
     nina, sam, omar = (users.get(username=n) for n in ("nina", "sam", "omar"))
@@ -107,7 +107,7 @@ def child_download(grant_id: int, size: int, fmt: str) -> None:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from portal.access.data import DEFAULT_THREADS
+    from access.projection import DEFAULT_THREADS
 
     client = Client()
     client.force_login(get_user_model().objects.get(username="omar"))
@@ -152,7 +152,7 @@ def child(env: dict, call: str, imports: str = "from bench.access import *") -> 
 def granted_demo(var_dir: Path, size_mib: int) -> tuple[dict, dict]:
     """A scratch demo under `var_dir` with a generated loans CSV of `size_mib` published and
     granted (child_prepare); returns the children's environment and what was made."""
-    env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="portal.settings")
+    env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="bench.settings")
     env.pop("DATABASE_URL", None)
     for command in (["migrate", "-v0"], ["load_demo", "--quiet"]):
         subprocess.run(

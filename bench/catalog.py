@@ -44,7 +44,7 @@ MiB = 1024 * 1024
 
 
 def _make_csv(path: Path, mib: int) -> None:
-    from portal.catalog.synthetic import loans
+    from catalog.synthetic import loans
 
     chunk = loans(random.Random(1), 20_000)
     header, body = chunk.split(b"\n", 1)
@@ -71,8 +71,8 @@ def _peak_rss_mib() -> float:
 def queue_upload(user, path: Path, title: str):  # type: ignore[no-untyped-def]
     """A checked-nothing-yet upload of the file at `path`, as the publish page leaves it for the
     worker (needs Django set up); `upload_process` then checks and stores it."""
-    from portal.catalog import services
-    from portal.models import DatasetUpload
+    from catalog import services
+    from catalog.models import DatasetUpload
 
     size = path.stat().st_size
     upload = DatasetUpload.objects.create(
@@ -108,8 +108,8 @@ def child_publish(path: str, mode: str) -> None:
     django.setup()
     from django.contrib.auth import get_user_model
 
-    from portal.catalog import services
-    from portal.catalog.synthetic import loans
+    from catalog import services
+    from catalog.synthetic import loans
 
     size = Path(path).stat().st_size
     warm = Path(path).with_name(f"warm-up-{os.getpid()}.csv")
@@ -162,7 +162,8 @@ def _run_child(env: dict, path: Path, mode: str) -> dict:
 def _fill_catalog(n: int) -> None:
     from django.contrib.auth import get_user_model
 
-    from portal.models import Dataset, DatasetVersion, Institution, Tag
+    from catalog.models import Dataset, DatasetVersion, Tag
+    from consortium.models import Institution
 
     rng = random.Random(5)
     institutions = list(Institution.objects.all())
@@ -275,7 +276,7 @@ def child_catalog(engine: str) -> None:
     small = {name: _latency(client, url)[0] for name, url in URLS}
     _fill_catalog(max(LISTINGS - BASELINE, 0))
     _analyze()
-    # A web process freezes what it loaded at start (portal/wsgi.py), so a full garbage
+    # A web process freezes what it loaded at start (portal/gunicorn.conf.py), so a full garbage
     # collection does not walk it; so does this one, the loading above included.
     gc.collect()
     gc.freeze()
@@ -303,7 +304,7 @@ def child_catalog(engine: str) -> None:
 
 def _setup_env(engine: str, url: str | None) -> tuple[dict, Path]:
     var_dir = Path(tempfile.mkdtemp(prefix="bizi-bench-catalog-"))
-    env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="portal.settings")
+    env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="bench.settings")
     env.pop("DATABASE_URL", None)
     if url:
         env["DATABASE_URL"] = url

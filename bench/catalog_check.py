@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere, without installing the project
     sys.path.insert(0, str(ROOT))
 
-from portal.catalog.csvcheck import BLOCK_SIZE, check_csv  # noqa: E402 - needs the path set above
+from catalog.csvcheck import BLOCK_SIZE, check_csv  # noqa: E402 - needs the path set above
 
 MIB = 1 << 20
 SIZES_MIB = [

@@ -11,7 +11,7 @@ approval and 1.5 downloads per grant (5 % of them abandoned). Each page is fetch
 Django's test client as a manager, all time and then narrowed to the last 30 days; each once
 "recomputed" (no snapshot, nothing reused: every request aggregates) and once "as served"
 (the unfiltered view from the snapshot the worker rebuilds, a filtered one reused for a minute
-per process, `portal.dashboards.selectors.CACHE_SECONDS`), so both costs show; and the time
+per process, `dashboards.selectors.CACHE_SECONDS`), so both costs show; and the time
 the worker takes to rebuild each snapshot.
 
 PostgreSQL when DATABASE_URL points at it, in a throwaway database created and dropped for the
@@ -88,9 +88,9 @@ def _fill(engine: str) -> dict[str, float]:
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 
+    from consortium.lei import lei_with_check_digits
+    from consortium.models import ConsortiumRole, Institution
     from ledger.models import Cosignature, VerificationRun, Witness
-    from portal.lei import lei_with_check_digits
-    from portal.models import ConsortiumRole, Institution
     from storage.models import StorageNode, Table1Run
 
     took: dict[str, float] = {}
@@ -350,7 +350,7 @@ REQUESTED_DATASETS = 5000
 def _fill_access(engine: str, institutions: list, owner) -> None:  # type: ignore[no-untyped-def]
     """REQUESTS access requests on the first REQUESTED_DATASETS listings, their grants and
     downloads, in the proportions of the module docstring."""
-    from portal.models import Dataset
+    from catalog.models import Dataset
 
     hour = timedelta(hours=1)
     dataset_ids = list(
@@ -587,7 +587,7 @@ def main() -> None:
             f"{_power(REQUESTS)} access requests in {sum(took.values()):.0f} s",
             flush=True,
         )
-        # A web process freezes what it loaded at start (portal/wsgi.py), so a full garbage
+        # A web process freezes what it loaded at start (portal/gunicorn.conf.py), so a full garbage
         # collection does not walk it; so does this one, the loading above included.
         gc.collect()
         gc.freeze()
@@ -605,9 +605,9 @@ def main() -> None:
             "the entries appended since)",
             flush=True,
         )
-        from portal.dashboards import selectors
-        from portal.dashboards.models import DashboardSnapshot
-        from portal.dashboards.services import snapshots_rebuild
+        from dashboards import selectors
+        from dashboards.models import DashboardSnapshot
+        from dashboards.services import snapshots_rebuild
 
         reuse = selectors.CACHE_SECONDS
         rebuilds = [snapshots_rebuild() for _ in range(3)]  # the worker's job, warm

@@ -106,10 +106,10 @@ def _tile_figures(size: int, engine: str) -> None:
     beside the inclusion-proof endpoint served the same way; then a full static export."""
     from django.test import Client
 
+    from consortium.models import ConsortiumRole
     from ledger import tiles
     from ledger.services import seal_block_if_due
     from ledger.tile_export import export_tiles
-    from portal.models import ConsortiumRole
     from portal.tests.factories import ConsortiumRoleFactory, UserFactory
 
     seal_block_if_due(force=True)
@@ -207,7 +207,7 @@ def _child(engine: str) -> None:
 def main() -> None:
     for engine, url in engines("bizi_bench_ledger"):
         var_dir = Path(tempfile.mkdtemp(prefix="bizi-bench-ledger-"))
-        env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="portal.settings")
+        env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="bench.settings")
         env.pop("DATABASE_URL", None)
         if url:
             env["DATABASE_URL"] = url

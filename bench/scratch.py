@@ -46,7 +46,7 @@ def _run(url: str, sql: str) -> None:
 def setup_django(var_dir: Path) -> None:
     """Set Django up in this process with its run-time files under `var_dir`."""
     os.environ["BIZI_VAR_DIR"] = str(var_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     root = str(Path(__file__).resolve().parent.parent)
     if root not in sys.path:
         sys.path.insert(0, root)

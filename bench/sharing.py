@@ -57,7 +57,7 @@ def child_serve(grant_id: int) -> None:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from portal.models import Grant
+    from access.models import Grant
     from sharing import services
 
     grant = Grant.objects.get(pk=grant_id)

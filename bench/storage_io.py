@@ -198,7 +198,7 @@ def run() -> list[str]:
         var.mkdir()
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
             "BIZI_VAR_DIR": str(var),
             "DATABASE_URL": f"sqlite:///{var / 'bench.sqlite3'}",
             "STORAGE_NODE_ROOT": str(tmp / "nodes"),

@@ -147,8 +147,8 @@ def main() -> None:
         setup_django(var_dir)
         from django.db.models import F
 
-        from portal.lei import lei_with_check_digits
-        from portal.models import Institution
+        from consortium.lei import lei_with_check_digits
+        from consortium.models import Institution
         from surveys.models import ResultSnapshot, Survey
         from surveys.services import snapshot_rebuild
 

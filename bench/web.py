@@ -40,8 +40,9 @@ ROUNDS = int(os.environ.get("BENCH_WEB_ROUNDS", "3"))
 def _setup_django(var_dir: Path) -> None:
     os.environ["BIZI_VAR_DIR"] = str(var_dir)
     os.environ["DEBUG"] = "false"  # measure what is deployed, not the debug templates
-    os.environ["BIZI_ROOT_URLCONF"] = "bench.urls"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    # bench.settings serves /bench/bare beside the portal's URLs; the server started below
+    # inherits it.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -58,13 +59,13 @@ def _credentials() -> tuple[str, str]:
     )
     from django.contrib.sessions.backends.db import SessionStore
 
-    from portal.services import api_token_issue
+    from consortium.services import api_token_issue
 
     user = get_user_model().objects.get(username="nina")
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
     # The backend that loads users (the first, the lockout's, only checks sign-ins).
-    session[BACKEND_SESSION_KEY] = "portal.backends.ConsortiumBackend"
+    session[BACKEND_SESSION_KEY] = "consortium.backends.ConsortiumBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     _, token = api_token_issue(user=user, name="bench")
@@ -96,7 +97,7 @@ def _queries_per_page(path: str, *, username: str = "", token: str = "") -> tupl
 def _add_members(n: int) -> None:
     from django.contrib.auth import get_user_model
 
-    from portal.models import Institution, Membership
+    from consortium.models import Institution, Membership
 
     northbank = Institution.objects.get(slug="northbank")
     for i in range(n):
@@ -153,9 +154,10 @@ class _Writer(threading.Thread):
     def _loop(self) -> None:
         from django.contrib.auth import get_user_model
 
+        from access import services as access
+        from access.models import AccessRequest
+        from catalog.models import Dataset
         from ledger.services import append_all
-        from portal.access import services as access
-        from portal.models import AccessRequest, Dataset
 
         nina = get_user_model().objects.get(username="nina")
         dataset = next(d for d in Dataset.objects.all() if access.may_request(nina, d))
@@ -236,10 +238,10 @@ def _wrk(path: str, header: str | None, master: int) -> tuple[float, float, floa
 
 
 def _serve(var_dir: Path) -> subprocess.Popen:
-    env = dict(os.environ, BIZI_VAR_DIR=str(var_dir), BIZI_ROOT_URLCONF="bench.urls")
+    env = dict(os.environ, BIZI_VAR_DIR=str(var_dir))
     server = subprocess.Popen(
         [
-            *(sys.executable, "-m", "gunicorn", "portal.wsgi:application"),
+            *(sys.executable, "-m", "gunicorn", "-c", "portal/gunicorn.conf.py"),
             *("--bind", f"127.0.0.1:{PORT}", "--workers", "2", "--log-level", "warning"),
         ],
         cwd=ROOT,

@@ -8,6 +8,7 @@ key are the plain-text C2SP formats that standard transparency-log tools read.
 import base64
 import json
 
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -157,7 +158,9 @@ class BlockListView(generics.ListAPIView):
 
     permission_classes = [permissions.IsAuthenticated, LedgerReader]
     serializer_class = BlockSerializer
-    queryset = Block.objects.order_by("-height")
+
+    def get_queryset(self) -> QuerySet[Block]:
+        return selectors.blocks_newest_first()
 
 
 class RangeSerializer(serializers.Serializer):

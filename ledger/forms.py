@@ -1,10 +1,8 @@
 from django import forms
 
-from portal.models import Institution
-
 
 class WitnessForm(forms.Form):
-    institution = forms.ModelChoiceField(queryset=Institution.objects.none())
+    institution = forms.ModelChoiceField(queryset=None)  # the view passes who may register
     url = forms.URLField(
         assume_scheme="https",
         label="Witness URL",

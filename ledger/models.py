@@ -159,7 +159,7 @@ class Witness(models.Model):
     """A member institution's witness: where to send checkpoints, and the key it cosigns with."""
 
     institution = models.ForeignKey(
-        "portal.Institution", on_delete=models.PROTECT, related_name="witnesses"
+        "consortium.Institution", on_delete=models.PROTECT, related_name="witnesses"
     )
     name = models.CharField(max_length=200, help_text="The key name in its verifier key.")
     url = models.URLField(help_text="Base URL; checkpoints go to <url>/add-checkpoint.")

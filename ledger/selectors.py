@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
 
 from ledger import merkle, tiles
 from ledger.commitments import commitment, opens
-from ledger.models import Block, Cosignature, Entry, Opening, TreeNode, Witness
+from ledger.models import Block, Cosignature, Entry, Opening, TreeNode, VerificationRun, Witness
 from ledger.notes import NoteSignature, parse_note
 from ledger.services import read_nodes
 from portal.errors import DomainError
@@ -27,6 +29,33 @@ def log_size() -> int:
 
 def latest_block() -> Block | None:
     return Block.objects.order_by("-height").first()
+
+
+def blocks_newest_first() -> QuerySet[Block]:
+    return Block.objects.order_by("-height")
+
+
+def tree_size_before(block: Block) -> int:
+    """The log's size when the block before `block` was sealed: its first entry's index."""
+    before = Block.objects.filter(height=block.height - 1).values_list("tree_size", flat=True)
+    return before.first() or 0
+
+
+def block_entries(block: Block, *, first_index: int) -> QuerySet[Entry]:
+    return Entry.objects.filter(index__gte=first_index, index__lt=block.tree_size).order_by("index")
+
+
+def entries() -> QuerySet[Entry]:
+    return Entry.objects.all()
+
+
+def block_sealing(index: int) -> Block | None:
+    """The block whose checkpoint first covers entry `index`, if it is sealed yet."""
+    return Block.objects.filter(tree_size__gt=index).order_by("height").first()
+
+
+def latest_verification() -> VerificationRun | None:
+    return VerificationRun.objects.order_by("-finished_at").first()
 
 
 def entries_range(*, start: int, end: int) -> QuerySet[Entry]:
@@ -312,3 +341,14 @@ def proof_receipt(event_id: int) -> str | None:
         *(base64.b64encode(h).decode() for h in proof.hashes),
     ]
     return "\n".join(head) + "\n\n" + checkpoint_with_cosignatures(block)
+
+
+def institutions_registering_witnesses(*, may_register: Callable[[Any], bool]) -> QuerySet[Any]:
+    """The institutions for which `may_register(institution)` holds (the view passes the
+    person's permission check).
+
+    The institution model is read from the witness's own foreign key: the ledger does not
+    import the consortium app that sits above it."""
+    institution = Witness._meta.get_field("institution").related_model
+    allowed = [i.pk for i in institution.objects.all() if may_register(i)]
+    return institution.objects.filter(pk__in=allowed).order_by("name")

@@ -15,16 +15,14 @@ from django.views.decorators.http import require_http_methods
 from ledger import selectors, witnessing
 from ledger.forms import WitnessForm
 from ledger.keys import log_verifier
-from ledger.models import Block, Entry, VerificationRun
 from portal.errors import DomainError
-from portal.models import Institution
 from portal.permissions import Perm, actor_for, can, require
 
 
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     require(request.user, Perm.LEDGER_VIEW)
-    blocks = Paginator(Block.objects.order_by("-height"), 20).get_page(request.GET.get("page"))
+    blocks = Paginator(selectors.blocks_newest_first(), 20).get_page(request.GET.get("page"))
     latest = selectors.latest_block()
     return render(
         request,
@@ -35,7 +33,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "checkpoint": selectors.checkpoint_with_cosignatures(latest) if latest else None,
             "tree_size": selectors.log_size(),
             "witnesses": selectors.witnesses(),
-            "verification": VerificationRun.objects.order_by("-finished_at").first(),
+            "verification": selectors.latest_verification(),
             "quorum": selectors.quorum_state(latest),
             "tiles_prefix": request.build_absolute_uri(
                 reverse("api-ledger-tlog-checkpoint")
@@ -49,14 +47,11 @@ def overview(request: HttpRequest) -> HttpResponse:
 @login_required
 def block_detail(request: HttpRequest, height: int) -> HttpResponse:
     require(request.user, Perm.LEDGER_VIEW)
-    block = get_object_or_404(Block, height=height)
-    previous_size = (
-        Block.objects.filter(height=height - 1).values_list("tree_size", flat=True).first() or 0
+    block = get_object_or_404(selectors.blocks_newest_first(), height=height)
+    previous_size = selectors.tree_size_before(block)
+    entries = Paginator(selectors.block_entries(block, first_index=previous_size), 50).get_page(
+        request.GET.get("page")
     )
-    entries = Paginator(
-        Entry.objects.filter(index__gte=previous_size, index__lt=block.tree_size).order_by("index"),
-        50,
-    ).get_page(request.GET.get("page"))
     return render(
         request,
         "ledger/block_detail.html",
@@ -73,8 +68,8 @@ def block_detail(request: HttpRequest, height: int) -> HttpResponse:
 @login_required
 def entry_detail(request: HttpRequest, index: int) -> HttpResponse:
     require(request.user, Perm.LEDGER_VIEW)
-    entry = get_object_or_404(Entry, index=index)
-    block = Block.objects.filter(tree_size__gt=index).order_by("height").first()
+    entry = get_object_or_404(selectors.entries(), index=index)
+    block = selectors.block_sealing(index)
     latest = selectors.latest_block()
     proof = None
     if latest is not None and latest.tree_size > index:
@@ -120,10 +115,8 @@ def dataset_history(request: HttpRequest, dataset: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def witness_new(request: HttpRequest) -> HttpResponse:
     """A steward registers their institution's witness (moderators, any institution's)."""
-    institutions = Institution.objects.filter(
-        pk__in=[
-            i.pk for i in Institution.objects.all() if can(request.user, Perm.WITNESS_REGISTER, i)
-        ]
+    institutions = selectors.institutions_registering_witnesses(
+        may_register=lambda i: can(request.user, Perm.WITNESS_REGISTER, i)
     )
     if not institutions.exists():
         raise PermissionDenied(

@@ -1,54 +1,28 @@
-"""Staff tooling: institutions, their people and the consortium roles, in the Django admin."""
+"""Staff tooling shared by the apps' admin modules, and the project's own table."""
+
+from typing import Any
 
 from django.contrib import admin
+from django.http import HttpRequest
 
-from portal.models import ApiToken, ConsortiumRole, Institution, Membership
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    autocomplete_fields = ["user"]
+from portal.models import WorkerHeartbeat
 
 
-@admin.register(Institution)
-class InstitutionAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "lei", "created_at"]
-    list_filter = ["kind"]
-    search_fields = ["name", "lei"]
-    prepopulated_fields = {"slug": ["name"]}
-    inlines = [MembershipInline]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For rows whose every change goes through a service with its ledger event (listings,
+    requests, grants, downloads): staff look them up here, they never edit them here, since a
+    change made in the admin would be one the ledger cannot prove."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
-@admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "institution", "role", "created_at"]
-    list_filter = ["role", "institution"]
-    search_fields = ["user__username", "user__email", "institution__name"]
-    autocomplete_fields = ["user"]
-
-
-@admin.register(ConsortiumRole)
-class ConsortiumRoleAdmin(admin.ModelAdmin):
-    list_display = ["user", "role", "granted_at"]
-    list_filter = ["role"]
-    search_fields = ["user__username"]
-    autocomplete_fields = ["user"]
-
-
-@admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    """Tokens can be seen and revoked here; their secrets were never stored."""
-
-    list_display = [
-        "prefix",
-        "user",
-        "name",
-        "created_at",
-        "expires_at",
-        "revoked_at",
-        "last_used_at",
-    ]
-    list_filter = ["revoked_at"]
-    search_fields = ["user__username", "prefix", "name"]
-    readonly_fields = ["prefix", "digest", "created_at", "last_used_at", "user"]
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyAdmin):
+    list_display = ["name", "hostname", "beat_at"]

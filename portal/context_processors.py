@@ -1,13 +1,8 @@
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from access.notifications import unread_count
 from portal.permissions import actor_for
-
-
-def _unread(request: HttpRequest) -> int:
-    from portal.access.notifications import unread_count
-
-    return unread_count(request.user)
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:
@@ -17,5 +12,5 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         return {}
     context: dict[str, object] = {"actor": actor_for(request.user)}
     if request.user.is_authenticated:
-        context["unread_notifications"] = SimpleLazyObject(lambda: _unread(request))
+        context["unread_notifications"] = SimpleLazyObject(lambda: unread_count(request.user))
     return context

@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 
-from portal.models import ConsortiumRole, Institution, Membership
+from consortium.models import ConsortiumRole, Institution, Membership
 
 
 class Perm(StrEnum):

@@ -3,12 +3,7 @@ import socket
 from celery import shared_task
 from celery.signals import worker_ready
 
-from portal.access.tasks import expire_grants
-from portal.catalog.tasks import process_upload
-from portal.services import heartbeat_record
-
-# Celery discovers `tasks` modules of apps only; the catalog is a package inside `portal`.
-__all__ = ["expire_grants", "heartbeat", "process_upload"]
+from portal.health import heartbeat_record
 
 
 @shared_task(name="portal.tasks.heartbeat", ignore_result=True)

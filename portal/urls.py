@@ -1,6 +1,5 @@
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
@@ -8,22 +7,13 @@ from rest_framework.permissions import AllowAny
 from portal import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("institutions/", views.institutions, name="institutions"),
-    path("institutions/<slug:slug>/", views.institution_detail, name="institution-detail"),
-    path("memberships/<int:pk>/role/", views.membership_role, name="membership-role"),
+    path("", include("consortium.urls")),
     path("ledger/", include("ledger.urls")),
-    path("catalog/", include("portal.catalog.urls")),
-    path("access/", include("portal.access.urls")),
+    path("catalog/", include("catalog.urls")),
+    path("access/", include("access.urls")),
     path("surveys/", include("surveys.urls")),
-    path("dashboards/", include("portal.dashboards.urls")),
-    path("accounts/login/", views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
-    path("accounts/tokens/", views.tokens, name="tokens"),
-    path("accounts/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("dashboards/", include("dashboards.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("portal.api.urls")),
     path("delta-sharing/", include("sharing.urls")),

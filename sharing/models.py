@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from portal.models import Grant
+from access.models import Grant
 
 
 class ShareTable(models.Model):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core import signing
+from django.db.models import Count, Q, Sum
+from django.shortcuts import get_object_or_404
 
-from portal.models import Grant
-from sharing.models import OAuthClient, ShareTable, SharingToken
+from access.extensions import GrantPanel
+from access.models import Grant
+from sharing.models import FileFetch, OAuthClient, ShareQuery, ShareTable, SharingToken
 from sharing.services import SCHEMA_NAME, invalid, not_found, share_name, table_name
 
 _PAGE_SALT = "bizi.sharing.page"
@@ -90,6 +94,11 @@ def page(items: list[Any], *, where: str, params: Any) -> tuple[list[Any], str |
     return items[start:end], following
 
 
+def grant_panel(*, user: Any, grant: Grant) -> GrantPanel:
+    """The grant page's Delta Sharing box (registered in sharing/apps.py)."""
+    return GrantPanel("sharing/_grant_sharing.html", grant_sharing(user=user, grant=grant))
+
+
 def grant_sharing(*, user: Any, grant: Grant) -> dict[str, Any]:
     """What the grant page shows a grantee about reading the grant through Delta Sharing."""
     table = ShareTable.objects.filter(grant=grant).first()
@@ -112,14 +121,14 @@ def grant_sharing(*, user: Any, grant: Grant) -> dict[str, Any]:
     }
 
 
-def usage_per_week(*, period: Any, institution: Any) -> list[dict[str, Any]]:
+def usage_per_week(
+    *, period: Any, institution: Any, week: Callable[[str], Any]
+) -> list[dict[str, Any]]:
     """Delta Sharing use per week for the usage dashboard: queries, files and bytes they
     offered, and file fetches with the bytes sent. Two grouped queries; `institution` means
-    grants to or from it, as the dashboard's access figures do."""
-    from django.db.models import Count, Q, Sum
-
-    from portal.dashboards.stats import WeekStart
-    from sharing.models import FileFetch, ShareQuery
+    grants to or from it, as the dashboard's access figures do. `period` and `week` (the
+    expression of a datetime column's week) are the dashboard's, passed in: sharing sits
+    below the dashboards and does not import them."""
 
     def scoped(prefix: str) -> Q:
         if institution is None:
@@ -130,15 +139,15 @@ def usage_per_week(*, period: Any, institution: Any) -> list[dict[str, Any]]:
 
     weeks: dict[Any, dict[str, Any]] = {}
 
-    def row(week: Any) -> dict[str, Any]:
+    def row(start: Any) -> dict[str, Any]:
         return weeks.setdefault(
-            week,
-            {"week": week, "queries": 0, "files": 0, "offered": 0, "fetches": 0, "sent": 0},
+            start,
+            {"week": start, "queries": 0, "files": 0, "offered": 0, "fetches": 0, "sent": 0},
         )
 
     queries = (
         ShareQuery.objects.filter(period.q("created_at"), scoped("table__"))
-        .annotate(week=WeekStart("created_at"))
+        .annotate(week=week("created_at"))
         .values("week")
         .annotate(n=Count("pk"), files=Sum("files"), offered=Sum("bytes"))
         .order_by()
@@ -148,7 +157,7 @@ def usage_per_week(*, period: Any, institution: Any) -> list[dict[str, Any]]:
         r["queries"], r["files"], r["offered"] = q["n"], q["files"] or 0, q["offered"] or 0
     fetches = (
         FileFetch.objects.filter(period.q("first_at"), scoped("query__table__"))
-        .annotate(week=WeekStart("first_at"))
+        .annotate(week=week("first_at"))
         .values("week")
         .annotate(n=Count("pk"), sent=Sum("bytes"))
         .order_by()
@@ -157,3 +166,13 @@ def usage_per_week(*, period: Any, institution: Any) -> list[dict[str, Any]]:
         r = row(f["week"])
         r["fetches"], r["sent"] = f["n"], f["sent"] or 0
     return sorted(weeks.values(), key=lambda r: r["week"])
+
+
+def own_token(*, user: Any, pk: int) -> SharingToken:
+    """One of the person's own recipient tokens; Http404 for anyone else's."""
+    return get_object_or_404(SharingToken, pk=pk, user=user)
+
+
+def own_client(*, user: Any, pk: int) -> OAuthClient:
+    """One of the person's own OAuth clients; Http404 for anyone else's."""
+    return get_object_or_404(OAuthClient, pk=pk, user=user)

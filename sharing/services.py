@@ -24,10 +24,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from access.models import Grant
+from access.selectors import request_scope
 from ledger.services import record_event
-from portal.access.selectors import request_scope
 from portal.errors import DomainError
-from portal.models import Grant
 from portal.permissions import Perm, can, require
 from sharing.models import (
     FileFetch,
@@ -159,14 +159,14 @@ def share_files_make(*, grant_id: int) -> bool:
     The Celery task's body (queued after the approval commits, swept by beat). Safe to run
     twice or at once: the files are claimed by the conditional update that marks the table
     ready, and a run that loses deletes what it stored. The rows come through the one path
-    downloads use (`portal.access.data.view_tables`), so a share holds exactly what a
+    downloads use (`access.projection.view_tables`), so a share holds exactly what a
     download of the grant delivers.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from portal.access.data import view_tables
-    from portal.access.services import grant_view
+    from access.projection import view_tables
+    from access.services import grant_view
     from storage.services import object_delete, object_open, object_put
 
     grant = Grant.objects.select_related("version__dataset").filter(pk=grant_id).first()
@@ -271,6 +271,11 @@ def share_tables_missing(limit: int = 100) -> list[int]:
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def share_for_new_grant(sender: type, *, grant: Grant, **kwargs: Any) -> None:
+    """`access.extensions.grant_approved` receiver: every approved grant is a share."""
+    queue_share_files(grant)
 
 
 def queue_share_files(grant: Grant) -> None:

@@ -12,10 +12,9 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from portal.access.selectors import grants_visible
+from access.selectors import grants_visible
 from portal.errors import DomainError
-from sharing import services
-from sharing.models import OAuthClient, SharingToken
+from sharing import selectors, services
 
 
 @login_required
@@ -45,7 +44,7 @@ def profile_download(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    token = get_object_or_404(SharingToken, pk=pk, user=request.user)
+    token = selectors.own_token(user=request.user, pk=pk)
     services.sharing_token_revoke(user=request.user, token=token)
     messages.success(request, f"Token {token.prefix}… revoked: it works no more.")
     return redirect("grants")
@@ -54,7 +53,7 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def client_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    client = get_object_or_404(OAuthClient, pk=pk, user=request.user)
+    client = selectors.own_client(user=request.user, pk=pk)
     services.oauth_client_revoke(user=request.user, client=client)
     messages.success(request, f"OAuth client {client.client_id} revoked, and its tokens.")
     return redirect("grants")

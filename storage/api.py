@@ -99,7 +99,7 @@ class NodeDetailView(APIView):
 
     @extend_schema(request=NodeStatusSerializer, responses=NodeSerializer)
     def patch(self, request: Request, pk: int) -> Response:
-        node = get_object_or_404(StorageNode, pk=pk)
+        node = get_object_or_404(selectors.nodes(), pk=pk)
         require(request.user, Perm.STORAGE_MANAGE)
         data = NodeStatusSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from storage.models import Shard, StorageNode, StoredObject, Table1Run
 
@@ -73,3 +73,7 @@ def table1_in_progress() -> Table1Run | None:
         .order_by("-created_at", "-id")
         .first()
     )
+
+
+def nodes() -> QuerySet[StorageNode]:
+    return StorageNode.objects.order_by("pk")

@@ -19,8 +19,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from consortium.models import Institution
 from portal import cache_versions
-from portal.models import Institution
 from surveys.models import Answer, Option, ResultSnapshot, Survey
 from surveys.services import snapshot_rebuild
 

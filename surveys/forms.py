@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from portal.models import Institution
+from consortium.models import Institution
 from surveys.models import Survey
 from surveys.services import MAX_OPTIONS, MAX_TEXT, OptionInput
 

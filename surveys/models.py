@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from portal.models import Institution
+from consortium.models import Institution
 
 
 class Survey(models.Model):

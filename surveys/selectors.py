@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
+from consortium.home import HomeItem, HomeSection
 from portal.permissions import Actor, Perm, actor_for, can, require
 from surveys.models import Answer, Option, ResultSnapshot, Survey
-
-if TYPE_CHECKING:
-    from portal.selectors import HomeSection
 
 ALL = "all"
 
@@ -129,8 +128,6 @@ def _waiting_for(actor: Actor, user: AbstractBaseUser) -> QuerySet[Survey]:
 def home_sections(*, user: AbstractBaseUser) -> list[HomeSection]:
     """The home page's survey cards: what waits for a member's answer, and for managers and
     moderators the latest survey's Table 2. Two queries at most."""
-    from portal.selectors import HomeItem, HomeSection  # portal.selectors imports this module
-
     actor = actor_for(user)
     sections: list[HomeSection] = []
     if actor.is_member:
@@ -161,3 +158,15 @@ def home_sections(*, user: AbstractBaseUser) -> list[HomeSection]:
             )
         sections.append(HomeSection("Survey results", items))
     return sections
+
+
+def home_valid_until(*, user: AbstractBaseUser) -> datetime | None:
+    """A survey starts or stops waiting for answers at its `opens_at` and `closes_at`.
+
+    Every survey, not only the person's: the latest one heads the managers' Table 2 card."""
+    now = timezone.now()
+    moments = Survey.objects.aggregate(
+        opens=Min("opens_at", filter=Q(opens_at__gt=now)),
+        closes=Min("closes_at", filter=Q(closes_at__gt=now)),
+    )
+    return min((m for m in moments.values() if m is not None), default=None)

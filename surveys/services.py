@@ -24,9 +24,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, RestrictedError
 from django.utils import timezone
 
+from consortium.models import Institution
 from portal import cache_versions
 from portal.errors import DomainError
-from portal.models import Institution
 from portal.permissions import Perm, actor_for, require
 from surveys import charts, tables
 from surveys.models import Answer, Option, ResultSnapshot, Survey

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from consortium.services import api_token_issue
 from ledger import merkle
 from ledger.keys import log_verifier
 from ledger.notes import open_checkpoint
 from ledger.services import append_all, seal_block_if_due
-from portal.services import api_token_issue
 from portal.tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]

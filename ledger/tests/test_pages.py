@@ -65,7 +65,7 @@ def test_an_auditor_checks_an_inclusion_proof_in_the_browser(new_page, record_ma
     UserFactory(username="auditor")
     from django.contrib.auth import get_user_model
 
-    from portal.models import ConsortiumRole
+    from consortium.models import ConsortiumRole
 
     ConsortiumRole.objects.create(
         user=get_user_model().objects.get(username="auditor"), role="auditor"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from consortium.services import api_token_issue
 from ledger.keys import log_verifier
 from ledger.services import append_all, seal_block_if_due
-from portal.services import api_token_issue
 
 pytestmark = [pytest.mark.golang, pytest.mark.django_db(transaction=True)]
 

@@ -28,7 +28,7 @@ def _as_drf(exc: Exception) -> Exception:
     if isinstance(exc, RequestDataTooBig):
         # An upload past CATALOG_MAX_UPLOAD_BYTES says so; a body past
         # DATA_UPLOAD_MAX_MEMORY_SIZE gets the general message.
-        from portal.catalog.uploads import UploadTooLarge
+        from catalog.uploads import UploadTooLarge
 
         return PayloadTooLarge(str(exc) if isinstance(exc, UploadTooLarge) else None)
     if isinstance(exc, SuspiciousOperation):  # too many fields or files in a form

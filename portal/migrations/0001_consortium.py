@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import portal.models
+import consortium.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=200, unique=True)),
                 ('slug', models.SlugField(max_length=80, unique=True)),
                 ('kind', models.CharField(choices=[('bank', 'Bank'), ('insurer', 'Insurer'), ('fintech', 'Fintech'), ('other', 'Other')], max_length=16)),
-                ('lei', models.CharField(help_text='ISO 17442 code', max_length=20, unique=True, validators=[portal.models.validate_lei], verbose_name='LEI')),
+                ('lei', models.CharField(help_text='ISO 17442 code', max_length=20, unique=True, validators=[consortium.models.validate_lei], verbose_name='LEI')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
             ],
             options={

@@ -4,7 +4,7 @@
 import django.contrib.postgres.search
 from django.db import migrations, models
 
-import portal.models.catalog
+import catalog.models
 
 # PostgreSQL only: SQLite stores NULL in search_vector and matches substrings of search_text.
 CREATE_GIN = (
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
             name="search_vector",
             field=models.GeneratedField(
                 db_persist=True,
-                expression=portal.models.catalog.SearchDocument(models.F("search_text")),
+                expression=catalog.models.SearchDocument(models.F("search_text")),
                 output_field=django.contrib.postgres.search.SearchVectorField(),
             ),
         ),

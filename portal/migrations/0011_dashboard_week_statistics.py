@@ -1,4 +1,4 @@
-"""PostgreSQL statistics on the usage dashboard's week column (portal.dashboards.stats.WeekStart).
+"""PostgreSQL statistics on the usage dashboard's week column (dashboards.stats.WeekStart).
 
 The planner cannot tell how few distinct weeks a computed week column holds: it guessed one
 group per row, so it sorted every request or download (on disk, past work_mem) before grouping

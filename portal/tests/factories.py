@@ -3,8 +3,8 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from portal.lei import lei_with_check_digits
-from portal.models import ConsortiumRole, Institution, Membership
+from consortium.lei import lei_with_check_digits
+from consortium.models import ConsortiumRole, Institution, Membership
 
 PASSWORD = "correct-horse-battery"
 

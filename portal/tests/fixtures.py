@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 from rest_framework.test import APIClient
 
-from portal.models import ConsortiumRole, Institution, Membership
+from consortium.models import ConsortiumRole, Institution, Membership
 from portal.tests.factories import (
     ConsortiumRoleFactory,
     InstitutionFactory,

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from portal.lei import lei_problem, lei_with_check_digits
-from portal.models import Institution
+from consortium.lei import lei_problem, lei_with_check_digits
+from consortium.models import Institution
 
 pytestmark = pytest.mark.django_db
 

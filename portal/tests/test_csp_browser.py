@@ -57,8 +57,8 @@ def _charts_drawn(watched: Watched) -> None:
 
 @pytest.fixture
 def demo(settings):  # type: ignore[no-untyped-def]
+    from consortium.models import ApiToken
     from ledger.services import append_all, seal_block_if_due
-    from portal.models import ApiToken
     from surveys.models import Survey
     from surveys.services import snapshot_rebuild
 
@@ -84,7 +84,7 @@ def test_the_sign_in_pages_keep_the_policy(new_page):
 
 
 def test_a_members_pages_keep_the_policy(new_page, demo):
-    from portal.models import Dataset
+    from catalog.models import Dataset
     from surveys.models import Survey
 
     nina = _as(new_page, "nina", demo["password"])

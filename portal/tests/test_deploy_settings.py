@@ -17,7 +17,7 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 PRODUCTION = {
-    "DJANGO_SETTINGS_MODULE": "portal.settings_production",
+    "DJANGO_SETTINGS_MODULE": "portal.settings.production",
     "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-0123456789",
     "ALLOWED_HOSTS": "bizi.example.org",
     "PORTAL_BASE_URL": "https://bizi.example.org",
@@ -56,3 +56,41 @@ def test_production_refuses_to_start_without_the_ledger_key(tmp_path):
     result = _manage("check", **env)
     assert result.returncode != 0
     assert "LEDGER_SIGNING_KEY" in result.stderr
+
+
+def test_production_reads_every_secret_from_its_file(tmp_path):
+    # Docker and Kubernetes secrets: a file per secret, usually ending in a newline.
+    secrets = {
+        name: PRODUCTION[name] for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CACHE_URL")
+    }
+    secrets["DATABASE_URL"] = "postgres://bizi:pass%23word@127.0.0.1:5432/bizi"
+    secrets["EMAIL_HOST_PASSWORD"] = "mail-pass"
+    env = {k: v for k, v in PRODUCTION.items() if k not in secrets}
+    for name, value in secrets.items():
+        (tmp_path / name).write_text(value + "\n")
+        env[f"{name}_FILE"] = str(tmp_path / name)
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = _manage(
+        "shell",
+        "--verbosity=0",
+        "-c",
+        "from django.conf import settings as s; print(s.SECRET_KEY, s.DATABASES['default']"
+        "['PASSWORD'], s.CELERY_BROKER_URL, s.CACHES['default']['LOCATION'], "
+        "s.EMAIL_HOST_PASSWORD)",
+        **env,
+    )
+    assert shown.stdout.split() == [
+        secrets["SECRET_KEY"],
+        "pass#word",
+        secrets["REDIS_URL"],
+        "redis://127.0.0.1:6379/1",  # CACHE_URL's location
+        "mail-pass",
+    ], shown.stderr
+
+
+def test_production_refuses_a_secret_given_twice(tmp_path):
+    (tmp_path / "secret_key").write_text(PRODUCTION["SECRET_KEY"])
+    result = _manage("check", **PRODUCTION, SECRET_KEY_FILE=str(tmp_path / "secret_key"))
+    assert result.returncode != 0
+    assert "Set SECRET_KEY or SECRET_KEY_FILE, not both." in result.stderr

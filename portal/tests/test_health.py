@@ -23,19 +23,3 @@ def test_healthz_is_ok_after_a_heartbeat_and_stale_later(client):
     assert client.get(reverse("healthz")).json()["status"] == "ok"
     WorkerHeartbeat.objects.update(beat_at=timezone.now() - timedelta(hours=1))
     assert client.get(reverse("healthz")).json()["worker"] == "stale"
-
-
-def test_the_web_process_freezes_what_it_loads_at_start():
-    """portal/wsgi.py loads the URLconf and then freezes the heap, so full garbage collections
-    stop walking the ~140,000 long-lived objects (the catalog's and dashboards' p99 spikes)."""
-    import gc
-    import importlib
-
-    import portal.wsgi
-
-    gc.unfreeze()
-    importlib.reload(portal.wsgi)
-    try:
-        assert gc.get_freeze_count() > 10_000
-    finally:
-        gc.unfreeze()

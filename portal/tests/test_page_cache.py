@@ -21,8 +21,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from consortium.services import membership_set_role
 from portal import cache_versions, cached_pages
-from portal.services import heartbeat_record, membership_set_role
+from portal.health import heartbeat_record
 from portal.tests.factories import InstitutionFactory, MembershipFactory
 from surveys.tests.factories import SurveyFactory
 

@@ -29,9 +29,9 @@ def test_safe_next(target, expected):
 def test_revoking_a_grant_never_follows_an_external_next(cast, client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from portal.access import services
-    from portal.catalog.services import dataset_upload_start
-    from portal.tests.access.conftest import LOANS, META, PURPOSE
+    from access import services
+    from access.tests.conftest import LOANS, META, PURPOSE
+    from catalog.services import dataset_upload_start
 
     upload = dataset_upload_start(
         user=cast.bob.user,

@@ -5,7 +5,7 @@ import json
 import pytest
 
 # The access fixtures, imported so pytest finds them here too.
-from portal.tests.access.conftest import ask, granted, listing  # noqa: F401
+from access.tests.conftest import ask, granted, listing  # noqa: F401
 from sharing import services
 
 # 240 loans: enough rows for several Parquet files once the file size is set small.

@@ -18,8 +18,8 @@ import requests
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from portal.access import services as access
-from portal.access.services import Approval
+from access import services as access
+from access.services import Approval
 from portal.tests.factories import InstitutionFactory, MembershipFactory
 from sharing import services
 from sharing.models import FileFetch, ShareQuery, SharingToken

@@ -9,7 +9,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from portal.dashboards.selectors import Period
+from dashboards.selectors import Period
+from dashboards.stats import WeekStart
 from sharing import selectors, services
 from sharing.models import ShareTable
 
@@ -37,16 +38,20 @@ def test_queries_and_fetches_per_week(cast, granted):
     _token, secret = services.sharing_token_create(user=cast.dave.user, grant=grant)
     _query_and_fetch(grant, secret)
     _query_and_fetch(grant, secret)
-    (week,) = selectors.usage_per_week(period=Period(), institution=None)
+    (week,) = selectors.usage_per_week(period=Period(), institution=None, week=WeekStart)
     size = ShareTable.objects.get(grant=grant).bytes
     assert (week["queries"], week["files"], week["offered"]) == (2, 2, 2 * size)
     assert (week["fetches"], week["sent"]) == (2, 4 * size)
-    assert selectors.usage_per_week(period=Period(), institution=cast.beta) == [week]
-    assert selectors.usage_per_week(period=Period(), institution=cast.acme) == [week]
+    assert selectors.usage_per_week(period=Period(), institution=cast.beta, week=WeekStart) == [
+        week
+    ]
+    assert selectors.usage_per_week(period=Period(), institution=cast.acme, week=WeekStart) == [
+        week
+    ]
     from portal.tests.factories import InstitutionFactory
 
     other = InstitutionFactory(name="Gamma Fintech", slug="gamma")
-    assert selectors.usage_per_week(period=Period(), institution=other) == []
+    assert selectors.usage_per_week(period=Period(), institution=other, week=WeekStart) == []
 
 
 def test_the_usage_page_and_csv_show_it(cast, granted):

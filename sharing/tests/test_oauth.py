@@ -10,7 +10,7 @@ import pytest
 import requests
 from django.test import Client
 
-from portal.access import services as access
+from access import services as access
 from sharing import services
 from sharing.models import SharingToken
 

@@ -74,7 +74,7 @@ def test_revoking_a_token_stops_the_next_request(cast, granted):
 def test_approval_queues_the_files_after_commit(
     cast, listing, ask, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from portal.access import services as access
+    from access import services as access
 
     sent = []
     monkeypatch.setattr(

@@ -8,8 +8,8 @@ import time
 import pytest
 from django.test import Client
 
+from access import services as access
 from ledger.models import OutboxEvent
-from portal.access import services as access
 from sharing import selectors, services
 from sharing.models import ShareTable
 
@@ -268,7 +268,7 @@ def test_a_failed_build_keeps_its_reason(cast, granted, monkeypatch):
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OSError("disk full")
 
-    monkeypatch.setattr("portal.access.data.view_tables", broken)
+    monkeypatch.setattr("access.projection.view_tables", broken)
     assert not services.share_files_make(grant_id=grant.pk)
     table = ShareTable.objects.get(grant=grant)
     assert table.state == "failed" and "disk full" in table.error
@@ -296,7 +296,7 @@ def test_a_new_profile_replaces_the_old_token_and_expires_with_the_grant(cast, g
 
 
 def test_a_suspended_listing_stops_the_next_request(cast, recipient):
-    from portal.catalog.services import dataset_suspend
+    from catalog.services import dataset_suspend
 
     grant, secret = recipient
     assert _get("/shares", secret).status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from portal.models import Membership
+from consortium.models import Membership
 from storage.models import StorageEvent, StorageNode
 
 pytestmark = pytest.mark.django_db

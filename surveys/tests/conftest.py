@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from portal.models import Institution, Membership
+from consortium.models import Institution, Membership
 from surveys.models import Option, Survey
 from surveys.services import answer_submit
 from surveys.tests.factories import SurveyFactory

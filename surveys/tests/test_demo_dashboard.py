@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from portal.models import Institution, Membership
+from consortium.models import Institution, Membership
 from surveys.demo import EFFECT_TITLE
 from surveys.models import Answer, ResultSnapshot, Survey
 from surveys.tests.conftest import answer, make_members

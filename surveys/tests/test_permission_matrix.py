@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from portal.models import Membership
+from consortium.models import Membership
 from surveys.services import snapshot_rebuild
 from surveys.tests.conftest import answer as give_answer
 from surveys.tests.conftest import make_members, option

@@ -5,10 +5,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from portal.access.demo import load_demo_access
-from portal.catalog.demo import load_demo_datasets
-from portal.lei import lei_with_check_digits
-from portal.models import ConsortiumRole, Institution, Membership
+from access.demo import load_demo_access
+from catalog.demo import load_demo_datasets
+from consortium.lei import lei_with_check_digits
+from consortium.models import ConsortiumRole, Institution, Membership
 from surveys.demo import load_demo_survey
 
 INSTITUTIONS = [

@@ -1,0 +1,217 @@
+"""Catalog pages: browse and search, publish with progress, a listing and what owners and
+moderators may do to it. The same services as the API do the work."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from catalog import selectors, services
+from catalog.forms import MetadataForm, PublishForm, ReasonForm, SearchForm, VersionForm
+from catalog.models import Dataset, DatasetUpload
+from portal.errors import DomainError
+from portal.permissions import Perm, can, require
+
+
+def _dataset(request: HttpRequest, pk: int) -> Dataset:
+    return selectors.dataset_or_404(user=request.user, pk=pk)
+
+
+@login_required
+def catalog(request: HttpRequest) -> HttpResponse:
+    require(request.user, Perm.CATALOG_VIEW)
+    form = SearchForm(request.GET or None)
+    text = form.cleaned_data.get("search", "") if form.is_valid() else ""
+    sort = (form.cleaned_data.get("sort") if form.is_valid() else "") or "updated"
+    query = selectors.CatalogQuery(
+        text=text,
+        institution=request.GET.get("institution", ""),
+        category=request.GET.get("category", ""),
+        sensitivity=request.GET.get("sensitivity", ""),
+        tag=request.GET.get("tag", ""),
+        sort=sort,
+    )
+    results = selectors.search(user=request.user, query=query).prefetch_related("tags")
+    counted = selectors.facets(results=results, narrowed=query.narrowed)
+    page = selectors.CountedPaginator(results, 20, count=counted.total).get_page(
+        request.GET.get("page")
+    )
+    active = {
+        k: v
+        for k, v in request.GET.items()
+        if k in ("institution", "category", "sensitivity", "tag") and v
+    }
+    return render(
+        request,
+        "catalog/catalog.html",
+        {
+            "form": form,
+            "page": page,
+            "facets": counted.facets,
+            "active": active,
+            "query_string": request.GET.urlencode(),
+            "may_publish": can(request.user, Perm.DATASET_PUBLISH),
+        },
+    )
+
+
+def _form_errors(form_errors: dict) -> dict[str, list[str]]:
+    return {field: [str(e) for e in errors] for field, errors in form_errors.items()}
+
+
+def _upload_outcome(request: HttpRequest, upload: DatasetUpload) -> HttpResponse:
+    if upload.state == DatasetUpload.State.READY:
+        target = reverse("dataset", args=[upload.dataset_id])
+        messages.success(request, "Published: your listing is in the catalog.")
+    else:
+        target = reverse("upload", args=[upload.pk])
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse({"redirect": target})
+    return redirect(target)
+
+
+def _refuse(request: HttpRequest, form, template: str, context: dict) -> HttpResponse:  # type: ignore[no-untyped-def]
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse({"errors": _form_errors(form.errors)}, status=400)
+    return render(request, template, {**context, "form": form}, status=400)
+
+
+def _upload_page(request: HttpRequest, form, template: str, context: dict, **start):  # type: ignore[no-untyped-def]
+    """Show the form, or start the upload it carries and go where its outcome leads."""
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                upload = services.dataset_upload_start(
+                    user=request.user, upload_file=form.cleaned_data["file"], **start
+                )
+            except DomainError as exc:
+                for message in exc.messages:
+                    form.add_error(exc.field if exc.field in form.fields else None, message)
+            else:
+                return _upload_outcome(request, upload)
+        return _refuse(request, form, template, context)
+    return render(request, template, {**context, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def publish(request: HttpRequest) -> HttpResponse:
+    require(request.user, Perm.DATASET_PUBLISH)
+    form = PublishForm(request.POST or None, request.FILES or None)
+    metadata = (
+        {k: v for k, v in form.cleaned_data.items() if k != "file"}
+        if form.is_bound and form.is_valid()
+        else None
+    )
+    return _upload_page(request, form, "catalog/publish.html", {}, metadata=metadata)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new_version(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = _dataset(request, pk)
+    require(request.user, Perm.DATASET_EDIT, dataset)
+    form = VersionForm(request.POST or None, request.FILES or None)
+    return _upload_page(
+        request, form, "catalog/new_version.html", {"dataset": dataset}, dataset=dataset
+    )
+
+
+@login_required
+def upload_status(request: HttpRequest, pk: str) -> HttpResponse:
+    upload = selectors.upload_of(user=request.user, pk=pk)
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse(
+            {
+                "state": upload.state,
+                "state_label": upload.get_state_display(),
+                "progress_done": upload.progress_done,
+                "progress_total": upload.progress_total,
+                "problems": [p["text"] for p in upload.problems],
+                "more_problems": upload.more_problems,
+                "dataset_url": reverse("dataset", args=[upload.dataset_id])
+                if upload.dataset_id and upload.state == "ready"
+                else None,
+            }
+        )
+    return render(request, "catalog/upload.html", {"upload": upload})
+
+
+@login_required
+def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = _dataset(request, pk)
+    version = dataset.current_version
+    preview = selectors.preview_rows(user=request.user, version=version) if version else None
+    return render(
+        request,
+        "catalog/dataset.html",
+        {
+            "dataset": dataset,
+            "version": version,
+            "versions": selectors.versions(dataset),
+            "preview": preview,
+            "may_edit": can(request.user, Perm.DATASET_EDIT, dataset),
+            "may_moderate": can(request.user, Perm.DATASET_MODERATE, dataset),
+            "reason_form": ReasonForm(),
+            "ledger": selectors.dataset_ledger(user=request.user, dataset=dataset),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = _dataset(request, pk)
+    require(request.user, Perm.DATASET_EDIT, dataset)
+    initial = {
+        "title": dataset.title,
+        "description": dataset.description,
+        "category": dataset.category,
+        "sensitivity": dataset.sensitivity,
+        "terms": dataset.terms,
+        "tags": ", ".join(t.name for t in dataset.tags.all()),
+    }
+    form = MetadataForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.dataset_update(
+                user=request.user,
+                dataset=dataset,
+                change=services.MetadataChange(**form.cleaned_data),
+            )
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("dataset", pk=dataset.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "catalog/edit.html", {"form": form, "dataset": dataset}, status=status)
+
+
+def _status_action(action, done: str):  # type: ignore[no-untyped-def]
+    @login_required
+    @require_POST
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        dataset = _dataset(request, pk)
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Say why, in a few words.")
+            return redirect("dataset", pk=dataset.pk)
+        try:
+            action(user=request.user, dataset=dataset, reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, done)
+        return redirect("dataset", pk=dataset.pk)
+
+    return view
+
+
+withdraw = _status_action(services.dataset_withdraw, "Withdrawn: no new requests can be made.")
+suspend = _status_action(services.dataset_suspend, "Suspended.")
+restore = _status_action(services.dataset_restore, "Restored to the catalog.")

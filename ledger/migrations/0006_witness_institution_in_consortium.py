@@ -1,0 +1,27 @@
+"""Relations follow the models that moved out of `portal` into their own apps (issue 15)."""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('consortium', '0001_moved_from_portal'),
+        ('ledger', '0005_sharing_queried_kind'),
+    ]
+
+    operations = [
+        # The tables stay where they are (db_table); only Django's idea of which app
+        # owns each model changes, so nothing is written to the database here.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='witness',
+                    name='institution',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='witnesses', to='consortium.institution'),
+                ),
+            ],
+            database_operations=[],
+        ),
+    ]
