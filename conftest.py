@@ -69,7 +69,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def _one_process_cache(settings: Settings) -> None:
     # An empty in-memory cache per test. Cached pages stay on: the test's process (and its
-    # live-server thread) is the only one writing, so the generation sees every write;
+    # live-server thread) is the only one writing, so its bumps reach every reader;
     # `worker_factory` turns them off for tests with a worker process, which cannot share it.
     from django.core.cache import cache
 

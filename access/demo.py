@@ -15,6 +15,7 @@ from django.utils import timezone
 from access import services
 from access.models import AccessRequest, Grant
 from catalog.models import Dataset
+from portal import cache_versions
 
 # requester, dataset title, purpose, columns (None: all), filter, outcome
 SCENARIOS = [
@@ -153,6 +154,7 @@ def load_demo_access() -> int:
                 created_at=timezone.now() - timedelta(days=61),
                 expires_at=timezone.now() - timedelta(days=1),
             )
+            cache_versions.bump("access")
             services.grants_expire()
         elif outcome == "revoked":
             services.grant_revoke(

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from django.db import transaction
 
 from access.models import Grant
+from portal import cache_versions
 
 
 def grant_keys_rewrap(*, keyring: Mapping[str, bytes], new_key: bytes, batch: int = 500) -> int:
@@ -61,5 +62,6 @@ def grant_keys_rewrap(*, keyring: Mapping[str, bytes], new_key: bytes, batch: in
                         code="key_unavailable",
                     )
             Grant.objects.bulk_update(changed, ["wrapped_key"])
+            cache_versions.bump("access")
             done += len(changed)
     return done

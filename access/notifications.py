@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from access.models import Notification
 from consortium.models import ConsortiumRole, Membership
+from portal import cache_versions
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def notify(users: Iterable[AbstractBaseUser], message: str, url: str = "") -> No
     Notification.objects.bulk_create(
         Notification(user_id=pk, message=message[:500], url=url[:300]) for pk in people
     )
+    cache_versions.bump("access")
     addresses = [u.email for u in people.values() if u.email]
     if addresses:
         transaction.on_commit(lambda: _send(addresses, message, url), robust=True)
@@ -78,6 +80,8 @@ def latest(user: AbstractBaseUser, *, limit: int = 100) -> list[Notification]:
 
 
 def mark_read(*, user: AbstractBaseUser) -> int:
-    return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).update(
+    marked = Notification.objects.filter(user_id=user.pk, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+    cache_versions.bump("access")
+    return marked

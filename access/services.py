@@ -31,6 +31,7 @@ from access.selectors import download_scope, request_scope
 from catalog.models import Dataset
 from ledger.models import OutboxEvent
 from ledger.services import record_event
+from portal import cache_versions
 from portal.errors import DomainError
 from portal.permissions import Perm, actor_for, can, require
 
@@ -409,6 +410,7 @@ def access_request_approve(
         )
         # Its receipt (a tlog-proof of this entry) is found through the event.
         Grant.objects.filter(pk=grant.pk).update(ledger_event_id=event.pk)
+        cache_versions.bump("access")
         grant.ledger_event_id = event.pk
         # Apps that serve the grant in other ways (Delta Sharing) prepare it in this transaction.
         extensions.grant_approved.send(sender=Grant, grant=grant)
@@ -525,6 +527,7 @@ def grants_expire(*, now: datetime | None = None) -> int:
             ).update(expired_at=now)
             if not claimed:
                 continue
+            cache_versions.bump("access")
             grant = Grant.objects.select_related(
                 "version", "institution", "request__requested_by", "request__dataset"
             ).get(pk=pk)

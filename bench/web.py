@@ -2,14 +2,19 @@
 
 Served by gunicorn on loopback, loaded by wrk for a few seconds each, beside a bare Django
 view served the same way in the same run (the ratio is what to compare across machines).
-Also prints the queries per page at two sizes of data, which must not differ, both when the
-page is computed (cache emptied) and when it comes from the cache.
+Each round runs bare, home and api twice: alone, and beside a writer that makes one state
+change a second through the services (an access request made or withdrawn by the signed-in
+person's institution, with its notifications and ledger appends), so the cached pages are
+dropped every second; after each change the writer reads the home page over HTTP and counts
+the pages that did not show it yet (stale). Also prints the queries per page at two sizes of
+data, which must not differ, both when the page is computed (cache emptied) and when it comes
+from the cache.
 
 On PostgreSQL (DATABASE_URL=postgres://…) it runs on a scratch database of the same server,
 never the configured one. The server runs as deployed: DEBUG off (so the cached template
 loader is on) and a cache shared by both workers (CACHE_URL if set, else the embedded default,
 a folder under the scratch var/), which holds sessions, users, tokens and the cached pages
-(portal/pagecache.py).
+(portal/cached_pages.py).
 """
 
 import os
@@ -19,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -65,7 +71,8 @@ def _credentials() -> tuple[str, str]:
     user = get_user_model().objects.get(username="nina")
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    # The backend that loads users (the first, the lockout's, only checks sign-ins).
+    session[BACKEND_SESSION_KEY] = "consortium.backends.ConsortiumBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     _, token = api_token_issue(user=user, name="bench")
@@ -110,16 +117,91 @@ def _computed_home_ms(username: str, pages: int = 30) -> float:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from portal import generation
+    from portal import cache_versions
 
     client = Client()
     client.force_login(get_user_model().objects.get(username=username))
     client.get("/")
     started = time.perf_counter()
     for _ in range(pages):
-        generation.bump()
+        cache_versions.bump_all()
         assert client.get("/").status_code == 200
     return (time.perf_counter() - started) / pages * 1000
+
+
+# "Your institution's pending requests" (the apostrophe is escaped in the page).
+PENDING = re.compile(r'pending requests</a> <strong class="count">(\d+)<')
+
+
+class _Writer(threading.Thread):
+    """One state change a second while `active` is set: nina's institution makes an access
+    request, or withdraws the one it made, through the services; then the ledger appends the
+    events (a worker's job) and the home page is read over HTTP to see that it shows the
+    change. Counts changes and the pages that were stale."""
+
+    def __init__(self, cookie: str) -> None:
+        super().__init__(daemon=True)
+        self.cookie = cookie
+        self.active = threading.Event()
+        self.stop = threading.Event()
+        self.changes = 0
+        self.stale = 0
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        from django.db import connection
+
+        try:
+            self._loop()
+        except Exception as exc:  # noqa: BLE001 - reported by the main thread
+            self.error = exc
+        finally:
+            connection.close()
+
+    def _loop(self) -> None:
+        from django.contrib.auth import get_user_model
+
+        from access import services as access
+        from access.models import AccessRequest
+        from catalog.models import Dataset
+        from ledger.services import append_all
+
+        nina = get_user_model().objects.get(username="nina")
+        dataset = next(d for d in Dataset.objects.all() if access.may_request(nina, d))
+        version = dataset.current_version
+        assert version is not None  # the demo publishes every listing with a version
+        columns = [c["name"] for c in version.columns][:2]
+        mine = AccessRequest.objects.filter(requested_by=nina, state__in=AccessRequest.OPEN_STATES)
+        next_at = time.monotonic()
+        while not self.stop.is_set():
+            if not self.active.wait(timeout=0.1):
+                next_at = time.monotonic()
+                continue
+            open_request = mine.first()
+            if open_request is None:
+                access.access_request_create(
+                    user=nina,
+                    dataset=dataset,
+                    purpose="The web benchmark's writer.",
+                    columns=columns,
+                    duration_days=30,
+                )
+            else:
+                access.access_request_withdraw(user=nina, request=open_request, reason="bench")
+            append_all()
+            self.changes += 1
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{PORT}/", headers={"Cookie": self.cookie}
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+                shown = PENDING.search(response.read().decode())
+            expected = AccessRequest.objects.filter(
+                institution_id=nina.membership.institution_id, state__in=AccessRequest.OPEN_STATES
+            ).count()
+            if shown is None or int(shown.group(1)) != expected:
+                self.stale += 1
+            next_at += 1.0
+            self.stop.wait(timeout=max(0.0, next_at - time.monotonic()))
 
 
 def _csrf_cookie(cookie: str) -> str:
@@ -234,12 +316,24 @@ def _run(var_dir: Path) -> None:
             "home": ("/", f"Cookie: {cookie}"),
             "api": (api, f"Authorization: Bearer {token}"),
         }
-        # Rounds of bare, home, api in turn: on a shared machine the load of others drifts,
-        # and each round's ratio compares runs made seconds apart.
-        runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in targets}
+        writer = _Writer(cookie)
+        writer.start()
+        # Rounds of bare, home, api in turn, alone and then beside the writer: on a shared
+        # machine the load of others drifts, and each round's ratio compares runs made seconds
+        # apart.
+        runs: dict[str, list[tuple[float, float, float]]] = {}
         for _ in range(ROUNDS):
-            for name, (path, header) in targets.items():
-                runs[name].append(_wrk(path, header, server.pid))
+            for writing in (False, True):
+                if writing:
+                    writer.active.set()
+                for name, (path, header) in targets.items():
+                    key = f"{name}+writer" if writing else name
+                    runs.setdefault(key, []).append(_wrk(path, header, server.pid))
+                writer.active.clear()
+        writer.stop.set()
+        writer.join(timeout=30)
+        if writer.error is not None:
+            raise RuntimeError("the writer failed") from writer.error
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -247,28 +341,38 @@ def _run(var_dir: Path) -> None:
     def median(name: str, index: int) -> float:
         return statistics.median(run[index] for run in runs[name])
 
-    def ratios(name: str) -> tuple[float, str]:
-        each = [run[0] / bare[0] for run, bare in zip(runs[name], runs["bare"], strict=True)]
+    def ratios(name: str, bare_name: str) -> tuple[float, str]:
+        pairs = zip(runs[name], runs[bare_name], strict=True)
+        each = [run[0] / bare[0] for run, bare in pairs]
         return statistics.median(each), " ".join(f"{r:.2f}" for r in each)
 
-    print(
-        f"web.bare ({engine}, {cache_backend}): {median('bare', 0):.0f} req/s, "
-        f"p99 {median('bare', 1):.1f} ms (median of {ROUNDS} rounds)"
-    )
-    for name, label in [("home", "web.home signed-in"), ("api", f"web.api {api} token")]:
-        ratio, each = ratios(name)
+    for suffix, beside in [("", ""), ("+writer", ", beside the writer")]:
+        bare = f"bare{suffix}"
         print(
-            f"{label}: {median(name, 0):.0f} req/s, p99 {median(name, 1):.1f} ms, "
-            f"ratio to bare {ratio:.2f} (goal >= 0.5; rounds {each})"
+            f"web.bare{beside} ({engine}, {cache_backend}): {median(bare, 0):.0f} req/s, "
+            f"p99 {median(bare, 1):.1f} ms (median of {ROUNDS} rounds)"
         )
+        for name, label in [("home", "web.home signed-in"), ("api", f"web.api {api} token")]:
+            ratio, each = ratios(name + suffix, bare)
+            print(
+                f"{label}{beside}: {median(name + suffix, 0):.0f} req/s, "
+                f"p99 {median(name + suffix, 1):.1f} ms, "
+                f"ratio to bare {ratio:.2f} (goal >= 0.5; rounds {each})"
+            )
+    print(
+        f"web.writer: {writer.changes} state changes at 1/s with their ledger appends; "
+        f"home pages read after a change that did not show it: {writer.stale}"
+    )
     # Server CPU per request does not depend on what else the machine runs meanwhile: the
     # ratio req/s would approach if the load generator and the neighbours cost nothing.
-    cpu = {name: median(name, 2) for name in targets}
-    print(
-        "web.cpu server ms/request: "
-        + ", ".join(f"{name} {cpu[name]:.2f}" for name in targets)
-        + f"; bare/home {cpu['bare'] / cpu['home']:.2f}, bare/api {cpu['bare'] / cpu['api']:.2f}"
-    )
+    for suffix, beside in [("", ""), ("+writer", ", beside the writer")]:
+        cpu = {name: median(name + suffix, 2) for name in targets}
+        print(
+            f"web.cpu{beside} server ms/request: "
+            + ", ".join(f"{name} {cpu[name]:.2f}" for name in targets)
+            + f"; bare/home {cpu['bare'] / cpu['home']:.2f}, "
+            + f"bare/api {cpu['bare'] / cpu['api']:.2f}"
+        )
     print(f"web.home computed (after a write, in-process): {computed_ms:.1f} ms/page")
     print(
         f"web.home queries: {small[0][0]} queries/page rendered with 6 people, "

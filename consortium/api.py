@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from consortium import selectors, services
 from consortium import serializers as s
 from consortium.models import ApiToken, Institution, Membership
-from portal.api.caching import CachedListMixin
+from portal.cached_pages import CachedListMixin
 from portal.clientip import client_ip
 from portal.lockout import LockedOut
 from portal.permissions import AuthenticatedRequest, Perm, actor_for, require
@@ -105,6 +105,7 @@ class InstitutionListView(CachedListMixin, generics.ListCreateAPIView):
 
     serializer_class = s.InstitutionSerializer
     filterset_fields = ["kind"]
+    cache_sections = ["consortium"]
 
     def get_queryset(self):
         return selectors.institution_list(user=self.request.user)

@@ -7,7 +7,7 @@ from rest_framework.request import Request
 
 from consortium.models import ApiToken
 from consortium.services import api_token_revoke, api_token_touch, token_digest
-from portal import generation
+from portal import cache_versions
 from portal.permissions import actor_for
 
 
@@ -28,7 +28,7 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "The token has characters a token never has."
             ) from None
-        token, gen = _token_for(token_digest(secret))
+        full_key, token = _token_for(token_digest(secret))
         if token is None:
             raise exceptions.AuthenticationFailed("Unknown token.")
         if token.revoked_at is not None:
@@ -39,45 +39,40 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
             # Disabled without a save (QuerySet.update): the token ends now, for good.
             api_token_revoke(token=token)
             raise exceptions.AuthenticationFailed("This account is disabled.")
-        if api_token_touch(token=token) and gen is not None:
+        if api_token_touch(token=token):
             # Keep the cached copy's time of last use, or every request would touch again.
-            generation.store(_key(token.digest, gen), token, TOKEN_CACHE_SECONDS)
-        # The generation this request's cached reads are keyed by (portal/pagecache.py).
-        token.user._bizi_generation = gen  # type: ignore[attr-defined]
+            cache_versions.store(full_key, token, TOKEN_CACHE_SECONDS)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
 
 
-TOKEN_CACHE_SECONDS = 600
+# Short, as a bound on a change made around the services and save() (portal/cache_versions.py).
+TOKEN_CACHE_SECONDS = 60
 
 
-def _key(digest: str, gen: str) -> str:
-    return f"bizi:token:{digest}:{gen}"
+def _token_for(digest: str) -> tuple[str | None, ApiToken | None]:
+    """(the key it is cached under, the token with its user, membership and roles).
 
-
-def _token_for(digest: str) -> tuple[ApiToken | None, str | None]:
-    """The token with its user, membership and roles, and the generation it was read under.
-
-    Cached under the data generation (portal/generation.py): revoking a token, disabling its
-    user or changing their roles is a write, so the next request reads the token afresh and is
-    refused at once; expiry is checked against the clock on every request. Unknown tokens are
-    not cached. The cache holds the token's digest, as the database does, never the secret.
+    Cached under the "consortium" section's version (portal/cache_versions.py): revoking a
+    token, disabling its user or changing their roles bumps it, so the next request reads the
+    token afresh and is refused at once; expiry is checked against the clock on every request.
+    Unknown tokens are not cached. The cache holds the token's digest, as the database does,
+    never the secret.
     """
-    gen = generation.current()
-    token = generation.cached(_key(digest, gen)) if gen is not None else None
+    full_key, token = cache_versions.lookup(["consortium"], f"token:{digest}")
     if isinstance(token, ApiToken) and token.digest == digest:
-        return token, gen
+        return full_key, token
     token = (
         ApiToken.objects.select_related("user__membership__institution")
         .filter(digest=digest)
         .first()
     )
-    if token is not None and gen is not None:
+    if token is not None:
         actor_for(token.user)  # the roles too, so a cached token's requests need no query
-        generation.store(_key(digest, gen), token, TOKEN_CACHE_SECONDS)
-    return token, gen
+        cache_versions.store(full_key, token, TOKEN_CACHE_SECONDS)
+    return full_key, token
 
 
 class HashedTokenScheme(OpenApiAuthenticationExtension):

@@ -116,7 +116,7 @@ def home_sections(*, user: AbstractBaseUser) -> list[HomeSection]:
 def home_valid_until(*, user: AbstractBaseUser) -> datetime | None:
     """The next moment the home page changes with no write to the database, or None.
 
-    The page's cache generation (portal/generation.py) covers every change that is a write; a
+    The page's section versions (portal/cache_versions.py) cover every change that is a write; a
     few figures also change as time passes: a grant stops being active at its `expires_at`
     (before the expiry task marks it), and a survey starts or stops waiting for answers at its
     `opens_at` and `closes_at`. A cached page is served only before the earliest of those.

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from consortium.models import ApiToken, Institution, Membership
-from portal import generation
+from portal import cache_versions
 from portal.errors import DomainError
 from portal.permissions import Perm, require
 
@@ -64,25 +64,28 @@ def api_token_issue(
 def api_token_revoke(*, token: ApiToken) -> None:
     # A conditional update: revoking twice keeps the first revocation time.
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    cache_versions.bump("consortium")
 
 
 def api_tokens_revoke_all(*, user: User) -> int:
     """Revoke every live token of an account (its password changed, or it was disabled)."""
-    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+    revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    cache_versions.bump("consortium")
+    return revoked
 
 
 def api_token_touch(*, token: ApiToken) -> bool:
     """Note a token's use, at most once a minute so reads do not turn into a write each.
 
-    True if it wrote (and set `token.last_used_at`). The time of last use is on no cached page,
-    so this write keeps the cache generation: using the API does not empty the cache.
+    True if it wrote (and set `token.last_used_at`). The time of last use is on no cached page
+    (the tokens page is never cached), so this write bumps no section: using the API does not
+    empty the cache.
     """
     now = timezone.now()
     if token.last_used_at is not None and now - token.last_used_at <= timedelta(minutes=1):
         return False
-    with generation.unobserved():
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     token.last_used_at = now
     return True

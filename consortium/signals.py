@@ -5,7 +5,8 @@ Any save of a user (the password change and reset forms, the admin, `set_passwor
 token of that account, in the same transaction. Sessions need nothing here: Django ends them
 when the password changes (the session's auth hash), and the backend refuses inactive users.
 A deactivation made with `QuerySet.update()`, which sends no signal, is caught when the token
-is next presented (consortium/authentication.py).
+is next read from the database (consortium/authentication.py): at once after a bump of the
+"consortium" cache section, within TOKEN_CACHE_SECONDS otherwise (portal/cache_versions.py).
 """
 
 from __future__ import annotations

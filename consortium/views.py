@@ -12,10 +12,10 @@ from django.views.decorators.http import require_http_methods
 
 from consortium import selectors, services
 from consortium.forms import ApiTokenForm, LoginForm, MembershipRoleForm
-from portal import pagecache, ratelimit
+from portal import cached_pages, ratelimit
 from portal.clientip import client_ip
 from portal.errors import DomainError
-from portal.permissions import Perm, can, require
+from portal.permissions import Perm, actor_for, can, require
 
 
 class LoginView(auth_views.LoginView):
@@ -57,14 +57,17 @@ class PasswordResetView(auth_views.PasswordResetView):
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     # Everyone lands here after signing in and comes back often; the sections take a query
-    # each, so the page is cached per person under the data generation (portal/pagecache.py).
+    # each, so the page is cached per person under the versions of the sections it shows
+    # (portal/cached_pages.py); the ledger's figures are on auditors' pages only.
     def page(extra: dict[str, object]) -> HttpResponse:
         sections = selectors.home_sections(user=request.user)
         return render(request, "consortium/home.html", {"sections": sections, **extra})
 
-    return pagecache.serve(
+    shown = ["consortium", "access", "surveys"]
+    return cached_pages.serve(
         request,
         name="home",
+        sections=[*shown, "ledger"] if actor_for(request.user).is_auditor else shown,
         render=page,
         valid_until=lambda: selectors.home_valid_until(user=request.user),
     )

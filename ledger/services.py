@@ -30,6 +30,7 @@ from ledger.commitments import commitment, new_salt
 from ledger.keys import log_signer
 from ledger.models import Block, Entry, EventKind, Opening, OutboxEvent, TreeNode
 from ledger.notes import Checkpoint, sign_checkpoint
+from portal import cache_versions
 from portal.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -223,6 +224,7 @@ def append_pending(*, batch: int | None = None, now: datetime | None = None) -> 
                 ]
             )
             OutboxEvent.objects.filter(id__in=[e.id for e in events]).delete()
+            cache_versions.bump("ledger")  # the entries, written with bulk_create
             size = result.tree_size
             sealed = seal_block_if_due(tree_size=size, root=result.root, now=now)
     return AppendOutcome(appended=len(events), tree_size=size, sealed=sealed)

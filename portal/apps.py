@@ -6,11 +6,9 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self) -> None:
-        # Imported here because the generation hooks read settings and the ORM, which are not
+        # Imported here because the receivers read settings and the app registry, which are not
         # ready while apps.py is imported.
-        from django.db.backends.signals import connection_created
+        from portal import cache_versions
 
-        from portal import generation
-
-        # Every committed write starts a new cache generation (see portal/generation.py).
-        connection_created.connect(generation.install, dispatch_uid="bizi-generation")
+        # Saving or deleting a row of a cached section bumps its version (cache_versions.py).
+        cache_versions.connect()

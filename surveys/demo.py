@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from consortium.models import Institution
+from portal import cache_versions
 from surveys.models import Answer, Option, ResultSnapshot, Survey
 from surveys.services import snapshot_rebuild
 
@@ -131,4 +132,5 @@ def load_demo_survey() -> Survey:
         # Built here rather than by a worker, so the dashboard is right the moment the demo
         # starts, even before (or without) a worker.
         snapshot_rebuild(survey_id=survey.pk)
+    cache_versions.bump("consortium", "surveys")  # written with update() and bulk_create()
     return survey

@@ -25,6 +25,7 @@ from django.db.models import Count, F, Q, RestrictedError
 from django.utils import timezone
 
 from consortium.models import Institution
+from portal import cache_versions
 from portal.errors import DomainError
 from portal.permissions import Perm, actor_for, require
 from surveys import charts, tables
@@ -153,6 +154,7 @@ def survey_save(
             Option.objects.filter(pk=o.id).update(
                 position=position, label=o.label, takes_text=o.takes_text
             )
+    cache_versions.bump("surveys")
     _results_changed(survey.pk)
     return survey
 
@@ -221,6 +223,7 @@ def _results_changed(survey_id: int, *, now: datetime | None = None) -> None:
         .filter(Q(rebuild_queued_at__isnull=True) | Q(rebuild_queued_at__lt=presumed_lost))
         .update(rebuild_queued_at=now)
     )
+    cache_versions.bump("surveys")
     if claimed:
         transaction.on_commit(partial(request_rebuild, survey_id), robust=True)
 
@@ -244,6 +247,7 @@ def snapshot_rebuild_queued(*, survey_id: int) -> ResultSnapshot | None:
     """What the queued task runs: release the claim, then rebuild if the snapshot is behind."""
     # Released before reading: an answer committed from here on queues the next rebuild.
     Survey.objects.filter(pk=survey_id).update(rebuild_queued_at=None)
+    cache_versions.bump("surveys")
     return snapshot_rebuild(survey_id=survey_id, only_if_stale=True)
 
 

@@ -18,7 +18,7 @@ SMALL = {"nodes": 6, "trials": 3, "objects": 2, "max_object_bytes": 2000}
 def test_a_second_request_while_one_is_queued_starts_nothing(
     django_capture_on_commit_callbacks, monkeypatch
 ):
-    # Count the run's messages themselves: other after-commit work (a cache generation
+    # Count the run's messages themselves: other after-commit work (a cache section
     # bump) may be queued by the same transactions.
     sent: list[int] = []
     monkeypatch.setattr("storage.tasks.run_table1.delay", sent.append)

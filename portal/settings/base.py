@@ -156,8 +156,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BIZi portal <noreply
 # request to take a host from, and the Celery worker sends most of them).
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 
-# One cache shared by every process (web workers, Celery): cached pages are keyed by a
-# generation that any process's write replaces (portal/generation.py). The embedded default is
+# One cache shared by every process (web workers, Celery): cached pages are keyed by section
+# versions that any process's change bumps (portal/cache_versions.py). The embedded default is
 # a folder under var/; deployments use Redis on a database index the broker does not use, e.g.
 # CACHE_URL=rediscache://127.0.0.1:6379/1 beside REDIS_URL=redis://127.0.0.1:6379/0.
 CACHES = {

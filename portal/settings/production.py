@@ -53,8 +53,8 @@ STORAGES = {
 # Production needs a real broker: the filesystem transport is a single-machine demo aid.
 REDIS_URL = secret("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL
-# The cache every web process and worker shares: sessions, and what is cached under the data
-# generation (portal/generation.py). Its own Redis database, never the broker's: emptying one
+# The cache every web process and worker shares: sessions, and what is cached under section
+# versions (portal/cache_versions.py). Its own Redis database, never the broker's: emptying one
 # (a test's cache.clear(), a purge) must not empty the other.
 CACHES = {"default": env.cache_url_config(secret("CACHE_URL"))}
 if _redis_database(CACHES["default"].get("LOCATION", "")) == _redis_database(REDIS_URL):

@@ -12,7 +12,7 @@ from django.core import mail
 from django.test import RequestFactory
 from django.urls import reverse
 
-from portal import generation
+from portal import cache_versions
 from portal.clientip import client_ip
 from portal.tests.factories import PASSWORD
 
@@ -174,10 +174,10 @@ def test_a_success_before_the_limit_clears_the_failures(cast, client):
 
 
 def test_failed_sign_ins_do_not_empty_the_page_cache(cast, client):
-    before = generation.current()
+    before = cache_versions.versions(cache_versions.SECTIONS)
     for i in range(5):
         _login(client, f"nobody{i}", WRONG, REMOTE_ADDR=f"203.0.113.{i}")
-    assert generation.current() == before
+    assert cache_versions.versions(cache_versions.SECTIONS) == before
 
 
 # --- lockout: the admin ---------------------------------------------------------------------------

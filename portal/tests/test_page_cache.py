@@ -15,15 +15,14 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.http import HttpRequest
-from django.middleware.csrf import _unmask_cipher_token
+from django.middleware.csrf import _unmask_cipher_token  # type: ignore[attr-defined]
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from consortium.services import membership_set_role
-from portal import generation, pagecache
-from portal.api import caching
+from portal import cache_versions, cached_pages
 from portal.health import heartbeat_record
 from portal.tests.factories import InstitutionFactory, MembershipFactory
 from surveys.tests.factories import SurveyFactory
@@ -66,21 +65,22 @@ def test_a_second_visit_is_served_from_the_cache(cast, client):
 
 @pytest.mark.django_db(transaction=True)
 def test_committed_changes_show_at_once_and_rolled_back_ones_never(cast, client):
-    # Real commits here: the generation moves when the transaction commits, not before.
+    # Real commits here: the version moves at the write and again when the transaction commits.
     client.force_login(cast.alice.user)
     home_page(client)
     assert item_count(cached_home_page(client), PEOPLE) == 2
-    before = cache.get(generation.KEY)
     with pytest.raises(RuntimeError), transaction.atomic():
         MembershipFactory(institution=cast.acme)
-        assert generation.current() is None  # nothing is cached from inside a transaction
         raise RuntimeError("roll back")
-    assert cache.get(generation.KEY) == before
+    assert item_count(home_page(client), PEOPLE) == 2
     assert item_count(cached_home_page(client), PEOPLE) == 2
+    before = cache_versions.versions(["consortium"])
     with transaction.atomic():
         MembershipFactory(institution=cast.acme)
-        assert cache.get(generation.KEY) == before  # not committed yet
-    assert cache.get(generation.KEY) != before
+        during = cache_versions.versions(["consortium"])
+        assert during != before  # this connection's own next read misses
+    # A reader elsewhere may have stored the old rows under `during`: never read again.
+    assert cache_versions.versions(["consortium"]) not in {before, during}
     assert item_count(home_page(client), PEOPLE) == 3
 
 
@@ -97,8 +97,8 @@ def test_one_persons_page_is_never_served_to_another(cast, client):
     assert _whoami(bob) in page and _whoami(alice) not in page
     assert _whoami(bob) in cached_home_page(client)
     # Even an entry found under the wrong key (a collision, a bug) is refused.
-    alices = pagecache._Entry(alice.pk, b"ALICE'S PAGE", "text/html", None)
-    with mock.patch.object(generation, "cached", return_value=alices):
+    alices = cached_pages._Entry(alice.pk, b"ALICE'S PAGE", "text/html", None)
+    with mock.patch.object(cache_versions, "lookup", return_value=("bizi:x", alices)):
         page = home_page(client)
     assert "ALICE'S PAGE" not in page and _whoami(bob) in page
 
@@ -111,7 +111,7 @@ def test_each_cached_page_gets_a_fresh_csrf_token_that_works(cast):
     assert tokens[0] != tokens[1]  # masked afresh, as a rendered page would be
     secret = client.cookies["csrftoken"].value
     assert all(_unmask_cipher_token(t) == secret for t in tokens)
-    assert pagecache._placeholder().decode() not in home_page(client)
+    assert cached_pages._placeholder().decode() not in home_page(client)
     assert client.post(reverse("logout"), {"csrfmiddlewaretoken": tokens[1]}).status_code == 302
 
 
@@ -166,25 +166,59 @@ def test_a_password_changed_elsewhere_ends_the_session_at_once(cast, client):
     assert client.get(reverse("home")).status_code == 302
 
 
-def test_writes_no_page_shows_keep_the_generation(cast, client):
+def _each_version() -> dict[str, str | None]:
+    return {name: cache_versions.versions([name]) for name in cache_versions.SECTIONS}
+
+
+def test_writes_no_page_shows_bump_no_section(cast, client):
     client.force_login(cast.alice.user)
-    before = generation.current()
+    before = _each_version()
     heartbeat_record(name="celery", hostname="worker-1")
     client.session.save()
-    assert generation.current() == before
-    with connection.cursor() as cursor:  # raw SQL counts like the ORM
-        cursor.execute("UPDATE portal_institution SET name = name WHERE id < 0")
-        assert generation.current() == before  # no row changed
-        cursor.execute("UPDATE portal_institution SET name = name")
-    assert generation.current() != before
+    client.force_login(cast.bob.user)  # saves `last_login` only
+    assert _each_version() == before
 
 
-def test_a_missing_generation_is_never_an_old_one(cast, client):
+def test_a_change_bumps_its_own_section_only(cast, client):
+    before = _each_version()
+    InstitutionFactory(name="Gamma Pay", slug="gamma")
+    after = _each_version()
+    assert after["consortium"] != before["consortium"]
+    assert {k: v for k, v in after.items() if k != "consortium"} == {
+        k: v for k, v in before.items() if k != "consortium"
+    }
+
+
+def test_every_section_table_is_a_table_of_the_portal():
+    from django.apps import apps
+
+    tables = {m._meta.db_table for m in apps.get_models(include_auto_created=True)}
+    for name, section in cache_versions.SECTION_TABLES.items():
+        assert section <= tables, (name, sorted(section - tables))
+
+
+def test_a_request_reads_each_version_once_and_sees_its_own_bumps():
+    # The receivers of request_started and request_finished, called as the handler would
+    # (sending the signals would also close the test's database connection).
+    cache_versions._request_started()
+    try:
+        first = cache_versions.versions(["access"])
+        cache.set("bizi:version:access", "changed elsewhere", timeout=None)
+        assert cache_versions.versions(["access"]) == first  # as of the request's start
+        cache_versions.bump("access")  # this request's own change
+        assert cache_versions.versions(["access"]) not in {first, "changed elsewhere"}
+    finally:
+        cache_versions._request_finished()
+    cache.set("bizi:version:access", "changed elsewhere", timeout=None)
+    assert cache_versions.versions(["access"]) == "changed elsewhere"  # outside a request
+
+
+def test_a_missing_version_is_never_an_old_one(cast, client):
     client.force_login(cast.alice.user)
     home_page(client)
-    first = generation.current()
-    cache.delete(generation.KEY)  # evicted
-    assert generation.current() not in {None, first}
+    first = cache_versions.versions(["consortium"])
+    cache.delete("bizi:version:consortium")  # evicted
+    assert cache_versions.versions(["consortium"]) not in {None, first}
 
 
 def test_a_per_process_cache_caches_no_pages_unless_told(settings):
@@ -192,7 +226,7 @@ def test_a_per_process_cache_caches_no_pages_unless_told(settings):
 
     assert live.BIZI_PAGE_CACHE  # the tests' process is alone, and says so (conftest)
     settings.BIZI_PAGE_CACHE = False
-    assert generation.current() is None
+    assert cache_versions.versions(["consortium"]) is None
 
 
 def test_institution_list_is_cached_and_shows_a_new_institution_at_once(cast, api):
@@ -234,7 +268,9 @@ def test_cached_lists_are_per_person(cast, api):
     api.force_authenticate(cast.bob.user)
     assert api.get(url).json()["count"] == 2
     # Even bob's entry found under dave's key (a collision, a bug) is refused.
-    bobs = caching._Entry(cast.bob.user.pk, b'{"count": 99, "results": []}', "application/json")
+    bobs = cached_pages._Entry(
+        cast.bob.user.pk, b'{"count": 99, "results": []}', "application/json"
+    )
     api.force_authenticate(cast.dave.user)
-    with mock.patch.object(generation, "cached", return_value=bobs):
+    with mock.patch.object(cache_versions, "lookup", return_value=("bizi:x", bobs)):
         assert api.get(url).json()["count"] == 2

@@ -11,11 +11,18 @@ from surveys.models import Answer, Option, Survey
 from surveys.services import (
     OptionInput,
     answer_submit,
+    request_rebuild,
     snapshot_rebuild_queued,
     survey_save,
 )
 from surveys.tests.conftest import answer, make_members, option
 from surveys.tests.factories import SurveyFactory
+
+
+def rebuilds(callbacks: list) -> list:
+    """The queued rebuilds among after-commit callbacks (cache bumps are queued there too)."""
+    return [c for c in callbacks if getattr(c, "func", None) is request_rebuild]
+
 
 pytestmark = pytest.mark.django_db
 
@@ -110,7 +117,7 @@ def test_a_burst_of_answers_queues_one_rebuild(cast, survey, django_capture_on_c
     with django_capture_on_commit_callbacks() as queued:
         for person in people:
             answer(person, survey, 1 + person.pk % 3)
-    assert len(queued) == 1, "one rebuild for the whole burst, not one per answer"
+    assert len(rebuilds(queued)) == 1, "one rebuild for the whole burst, not one per answer"
     survey.refresh_from_db()
     assert survey.results_version == 300 and survey.rebuild_queued_at is not None
 
@@ -119,7 +126,7 @@ def test_a_burst_of_answers_queues_one_rebuild(cast, survey, django_capture_on_c
     with django_capture_on_commit_callbacks() as queued:
         answer(cast.bob.user, survey, 1)
         answer(cast.dave.user, survey, 2)
-    assert len(queued) == 1
+    assert len(rebuilds(queued)) == 1
 
 
 def test_a_claim_whose_task_was_lost_expires(
@@ -129,7 +136,7 @@ def test_a_claim_whose_task_was_lost_expires(
     Survey.objects.filter(pk=survey.pk).update(rebuild_queued_at=lost_at)
     with django_capture_on_commit_callbacks() as queued:
         answer(cast.bob.user, survey, 1)
-    assert len(queued) == 1
+    assert len(rebuilds(queued)) == 1
 
 
 def test_a_rolled_back_answer_leaves_no_trace(cast, survey, django_capture_on_commit_callbacks):
@@ -143,7 +150,7 @@ def test_a_rolled_back_answer_leaves_no_trace(cast, survey, django_capture_on_co
         answer(cast.bob.user, survey, 1)
         raise RuntimeError("the request failed after answering")
     survey.refresh_from_db()
-    assert (survey.results_version, survey.rebuild_queued_at, len(queued)) == (0, None, 0)
+    assert (survey.results_version, survey.rebuild_queued_at, len(rebuilds(queued))) == (0, None, 0)
     assert not Answer.objects.exists()
 
 
