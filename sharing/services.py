@@ -27,6 +27,7 @@ from django.utils.crypto import salted_hmac
 from access.models import Grant
 from access.selectors import request_scope
 from ledger.services import record_event
+from portal import tasking
 from portal.errors import DomainError
 from portal.permissions import Perm, can, require
 from sharing.models import (
@@ -279,13 +280,10 @@ def share_for_new_grant(sender: type, *, grant: Grant, **kwargs: Any) -> None:
 
 
 def queue_share_files(grant: Grant) -> None:
-    """After the approval commits, ask a worker for the files (beat re-sends a lost one)."""
-    from ledger.services import publish_quietly
-    from sharing.tasks import make_share_files
-
+    """After the approval commits, ask a worker for the files (beat's sweep re-sends a lost
+    one); until then the table reads as pending."""
     ShareTable.objects.get_or_create(grant=grant)
-    pk = grant.pk
-    transaction.on_commit(lambda: publish_quietly(make_share_files, pk), robust=True)
+    tasking.send("sharing.tasks.make_share_files", grant.pk)
 
 
 # --- Tokens ------------------------------------------------------------------------------
