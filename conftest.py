@@ -12,12 +12,15 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+import redis
 from django.conf import settings
 from pytest_django.fixtures import Settings
 
@@ -78,6 +81,19 @@ def _one_process_cache(settings: Settings) -> None:
     cache.clear()
 
 
+@pytest.fixture
+def sent_tasks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple]]:
+    """What `portal.tasking` publishes, as (task name, args), instead of sending it."""
+    sent: list[tuple[str, tuple]] = []
+
+    def record(name: str, *args: object, countdown: float | None = None) -> bool:
+        sent.append((name, args))
+        return True
+
+    monkeypatch.setattr("portal.tasking.publish", record)
+    return sent
+
+
 def database_url_of(settings_dict: dict) -> str:
     """The DATABASE_URL that points another process at the database this test process uses."""
     if settings_dict["ENGINE"] in {"portal.sqlite3", "django.db.backends.sqlite3"}:
@@ -100,10 +116,15 @@ class WorkerProcess:
         extra_env: dict[str, str] | None = None,
         *,
         beat: bool = False,
+        queues: Sequence[str] | None = None,
     ) -> None:
         from django.db import connection
 
+        from portal.celery import QUEUE_NAMES
+
         self.log_path = log_path
+        # Every queue unless told: one test worker does what bin/run's workers share out.
+        self.queues = ",".join(queues or QUEUE_NAMES)
         # An embedded beat runs the periodic tasks (the ledger's re-send among them).
         self.extra_args = ["-B", "--schedule", str(log_path.with_suffix(".beat"))] if beat else []
         self.env = dict(os.environ)
@@ -119,7 +140,7 @@ class WorkerProcess:
             self.process = subprocess.Popen(  # noqa: S603 - the project's own Celery app
                 [
                     *(sys.executable, "-m", "celery", "-A", "portal", "worker"),
-                    *("--pool=solo", "--loglevel=INFO", "-n", self.name),
+                    *("--pool=solo", "--loglevel=INFO", "-n", self.name, "-Q", self.queues),
                     *("--without-gossip", "--without-mingle"),
                     *self.extra_args,
                 ],
@@ -167,14 +188,66 @@ def worker_factory(transactional_db: None, tmp_path: Path, settings):
     app.control.purge()  # messages left by an earlier test must not run against this one
     made: list[WorkerProcess] = []
 
-    def make(extra_env: dict[str, str] | None = None, *, beat: bool = False) -> WorkerProcess:
-        worker = WorkerProcess(tmp_path / f"worker-{len(made)}.log", extra_env, beat=beat)
+    def make(
+        extra_env: dict[str, str] | None = None,
+        *,
+        beat: bool = False,
+        queues: Sequence[str] | None = None,
+    ) -> WorkerProcess:
+        log = tmp_path / f"worker-{len(made)}.log"
+        worker = WorkerProcess(log, extra_env, beat=beat, queues=queues)
         made.append(worker)
         return worker
 
     yield make
     for worker in made:
         worker.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis of this test's own, so the test can stop and restart it: {url, start, stop}."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = [
+        binary,
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(tmp_path),
+    ]
+    state = {"process": None}
+
+    def start() -> None:
+        state["process"] = subprocess.Popen(args, stdout=subprocess.DEVNULL)  # noqa: S603
+        client = redis.Redis(host="127.0.0.1", port=port)
+        wait_for(lambda: _pings(client), timeout=20)
+
+    def stop() -> None:
+        state["process"].terminate()
+        state["process"].wait(timeout=20)
+
+    start()
+    yield {"url": f"redis://127.0.0.1:{port}/0", "start": start, "stop": stop}
+    if state["process"].poll() is None:
+        stop()
+
+
+def _pings(client) -> bool:
+    try:
+        return bool(client.ping())
+    except Exception:  # noqa: BLE001 - not up yet
+        return False
 
 
 @pytest.fixture

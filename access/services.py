@@ -34,6 +34,9 @@ from ledger.services import record_event
 from portal import cache_versions
 from portal.errors import DomainError
 from portal.permissions import Perm, actor_for, can, require
+from storage.crypto import UnwrapError, new_data_key, unwrap_key, wrap_key
+from storage.keys import keyring, master_key
+from storage.services import object_open
 
 State = AccessRequest.State
 MASK_KINDS = ("pseudonymize", "truncate", "year_only")
@@ -366,9 +369,6 @@ def access_request_approve(
 ) -> Grant:
     """A steward of the owner approves, perhaps narrowing: the grant is the request's view
     with fewer columns, the requested filter AND-ed with an extra one, masks, a shorter term."""
-    from storage.crypto import new_data_key, wrap_key
-    from storage.keys import master_key
-
     require(user, Perm.ACCESS_REQUEST_DECIDE, request)
     approval = approval or Approval()
     with transaction.atomic():
@@ -543,9 +543,6 @@ def grants_expire(*, now: datetime | None = None) -> int:
 
 def grant_key(grant: Grant) -> bytes:
     """The grant's pseudonymization key (unwrapped; never store or show it)."""
-    from storage.crypto import UnwrapError, unwrap_key
-    from storage.keys import keyring
-
     wrapped = bytes(grant.wrapped_key)
     # The current master key first, then the old ones still accepted during a re-wrap.
     for key in keyring().values():
@@ -609,8 +606,6 @@ def grant_download(
     spreadsheet would run as formulas prefixed with ') unless `csv` is "raw"; the record's
     `csv_mode` says which was delivered.
     """
-    from storage.services import object_open
-
     require(user, Perm.GRANT_DOWNLOAD, grant)
     if fmt not in Download.Format.values:
         raise DomainError("Choose a format: csv, ndjson or parquet.", field="format")

@@ -21,10 +21,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog import limits
@@ -32,9 +34,11 @@ from catalog.arrow_copy import write_arrow_copy
 from catalog.csvcheck import CsvReport, check_csv
 from catalog.models import Dataset, DatasetUpload, DatasetVersion, Tag
 from catalog.selectors import dataset_scope
-from ledger.services import publish_quietly, record_event
+from ledger.services import record_event
+from portal import tasking
 from portal.errors import DomainError
 from portal.permissions import Perm, actor_for, require
+from storage.services import object_delete, object_open, object_put
 
 log = logging.getLogger(__name__)
 
@@ -161,9 +165,9 @@ def dataset_upload_start(
         upload.refresh_from_db()
         return upload
     upload.save()
-    from catalog.tasks import process_upload
-
-    transaction.on_commit(lambda: process_upload.delay(str(upload.id)))
+    # Accepted whether or not the broker answers: the row says `received`, and beat's
+    # `sweep_uploads` sends it again until a worker claims it.
+    tasking.send("catalog.tasks.process_upload", str(upload.id))
     return upload
 
 
@@ -171,15 +175,32 @@ def _check(path: Path) -> CsvReport:
     return check_csv(path, max_columns=settings.CATALOG_MAX_COLUMNS)
 
 
+# An upload being checked or stored that has shown no progress for this long lost its worker.
+UPLOAD_STALE_SECONDS = 600
+
+
+def _claimable() -> Q:
+    stale_before = timezone.now() - timedelta(seconds=UPLOAD_STALE_SECONDS)
+    working = [DatasetUpload.State.CHECKING, DatasetUpload.State.STORING]
+    return Q(state=DatasetUpload.State.RECEIVED) | Q(state__in=working, updated_at__lt=stale_before)
+
+
 def upload_process(*, upload_id: str) -> DatasetUpload:
-    """Check and store a queued upload (the Celery task's body). Safe to run twice."""
-    with transaction.atomic():
-        upload = DatasetUpload.objects.select_for_update().get(pk=upload_id)
-        if upload.finished:
-            return upload
-        DatasetUpload.objects.filter(pk=upload.pk).update(
-            state=DatasetUpload.State.CHECKING, updated_at=timezone.now()
-        )
+    """Check and store a queued upload (the Celery task's body).
+
+    Safe to run twice or at once: the upload is claimed with a conditional UPDATE (`received`,
+    or checking with no progress for UPLOAD_STALE_SECONDS: its worker died), and a run that
+    does not win the claim returns the upload as it is. A run that was taken over while it
+    hung finds the upload finished when it comes to make the version, and undoes its own work.
+    """
+    claimed = (
+        DatasetUpload.objects.filter(pk=upload_id)
+        .filter(_claimable())
+        .update(state=DatasetUpload.State.CHECKING, progress_done=0, updated_at=timezone.now())
+    )
+    upload = DatasetUpload.objects.get(pk=upload_id)
+    if not claimed:
+        return upload
     path = upload_path(upload)
     if not path.exists():
         return _fail(
@@ -204,14 +225,36 @@ def upload_process(*, upload_id: str) -> DatasetUpload:
         if not outcome.report.ok:
             return _fail(upload, _problem_dicts(outcome.report), outcome.report.more_problems)
         _store(upload, path, outcome.report, stored=outcome.stored)
+    except _Superseded:
+        log.warning("%s was taken over by another run; this run's copy is deleted", upload)
     finally:
         path.unlink(missing_ok=True)
     upload.refresh_from_db()
     return upload
 
 
+def uploads_unsent(limit: int = 100) -> list[str]:
+    """Uploads whose task may have been lost, oldest first: what beat's `sweep_uploads` sends.
+
+    Still `received` CATALOG_UPLOAD_RESEND_SECONDS after they came (the broker was down, or the
+    message died with a worker), or checking with no progress for UPLOAD_STALE_SECONDS. One
+    still waiting behind a long task is sent twice; its claim makes the second a no-op.
+    """
+    recent = timezone.now() - timedelta(seconds=settings.CATALOG_UPLOAD_RESEND_SECONDS)
+    return [
+        str(pk)
+        for pk in DatasetUpload.objects.filter(_claimable(), updated_at__lt=recent)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    ]
+
+
 class _Cancelled(Exception):
     pass
+
+
+class _Superseded(Exception):
+    """The upload was finished by another run while this one hung."""
 
 
 @dataclass
@@ -247,8 +290,6 @@ def _check_while_storing(upload: DatasetUpload, path: Path) -> _Outcome:
     deleted, so a bad file still leaves nothing behind; a good one is stored by the time it
     is known to be good.
     """
-    from storage.services import object_delete, object_put
-
     checked = [0]
     saved_at = [0.0]
 
@@ -284,7 +325,11 @@ def _check_while_storing(upload: DatasetUpload, path: Path) -> _Outcome:
 
 
 def _fail(upload: DatasetUpload, problems: list[dict[str, Any]], more: int) -> DatasetUpload:
-    DatasetUpload.objects.filter(pk=upload.pk).update(
+    # Not over an outcome another run (that took this one over) already reached.
+    unfinished = DatasetUpload.objects.exclude(
+        state__in=[DatasetUpload.State.READY, DatasetUpload.State.FAILED]
+    )
+    unfinished.filter(pk=upload.pk).update(
         state=DatasetUpload.State.FAILED,
         problems=problems,
         more_problems=more,
@@ -301,15 +346,16 @@ def _store(
     """Store the checked file, then make the listing or version in one transaction.
 
     If the transaction fails, the stored object is deleted again: storage is not part of the
-    database transaction, so it is undone by hand.
+    database transaction, so it is undone by hand. Raises _Superseded if another run finished
+    the upload meanwhile.
     """
-    from storage.services import object_delete, object_put
-
     if stored is None:
         with path.open("rb") as stream:
             stored = object_put(stream)
     try:
         with transaction.atomic():
+            if DatasetUpload.objects.select_for_update().get(pk=upload.pk).finished:
+                raise _Superseded
             version = _make_version(upload, stored, report)
     except Exception:
         object_delete(stored.id)
@@ -328,10 +374,6 @@ def version_arrow_copy(*, version_id: int) -> bool:
     cannot be read so (the reason is kept in `arrow_error`), downloads parse the CSV. Safe to
     run twice or at once: one copy is kept, a second is deleted again.
     """
-    import pyarrow as pa
-
-    from storage.services import object_delete, object_open, object_put
-
     version = DatasetVersion.objects.filter(pk=version_id).first()
     if version is None or version.arrow_object_id is not None or version.arrow_error:
         return False
@@ -427,10 +469,8 @@ def _make_version(upload: DatasetUpload, stored: Any, report: CsvReport) -> Data
         dataset=dataset, version=version, state=DatasetUpload.State.READY, updated_at=now
     )
     _record(kind, user, dataset, _subject(dataset, version))
-    from catalog.tasks import make_arrow_copy
-
     # Beat's sweep sends it again if the broker is down now: later, never lost.
-    transaction.on_commit(lambda: publish_quietly(make_arrow_copy, version.pk), robust=True)
+    tasking.send("catalog.tasks.make_arrow_copy", version.pk)
     return version
 
 

@@ -18,7 +18,7 @@ class WitnessForm(forms.Form):
     )
     vkey = forms.CharField(
         label="Witness verifier key",
-        help_text="The line `manage.py witness keygen` printed: name+keyid+key.",
+        help_text="The line `python -m tools.bizi_witness keygen` printed: name+keyid+key.",
         max_length=300,
     )
 

@@ -6,8 +6,11 @@ UPDATE and DELETE on them (triggers installed by migration 0002, see `ledger/db_
 made a change and deleted inside the transaction that appends it to the log.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+from ledger.witness_client import WitnessURLError, check_url
 
 
 class EventKind(models.TextChoices):
@@ -189,10 +192,6 @@ class Witness(models.Model):
     def clean(self) -> None:
         # The URL's form and any IP literal in it; registration also resolves the name, and
         # every send resolves and checks it again (ledger.witness_client).
-        from django.core.exceptions import ValidationError
-
-        from ledger.witness_client import WitnessURLError, check_url
-
         if self.url:
             try:
                 check_url(self.url, resolve_host=False)

@@ -141,8 +141,6 @@ class AuditSummary:
 
 
 def audit_summary() -> AuditSummary:
-    from ledger.models import VerificationRun
-
     run = VerificationRun.objects.order_by("-finished_at").first()
     if run is None:
         verdict = "The ledger has not been verified yet"

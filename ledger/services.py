@@ -2,9 +2,10 @@
 
 The only way in is `record_event`, called inside the transaction that made the change: it
 writes an outbox row and nothing else, so a web request never waits for the log and a change
-that rolls back leaves no event. After commit a Celery task runs `append_pending`, which moves
-outbox rows into the log in id order and deletes them in the same transaction, so each event
-lands exactly once whatever retries, crashes or duplicate deliveries happen.
+that rolls back leaves no event. After commit a Celery task (sent through `portal.tasking`) runs
+`append_pending`, which moves outbox rows into the log in id order and deletes them in the same
+transaction, so each event lands exactly once whatever retries, crashes or duplicate deliveries
+happen.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import base64
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,9 +28,9 @@ from ledger import merkle, tiles
 from ledger.canonical import canonical_json
 from ledger.commitments import commitment, new_salt
 from ledger.keys import log_signer
-from ledger.models import Block, Entry, EventKind, Opening, OutboxEvent, TreeNode
+from ledger.models import Block, Entry, EventKind, Opening, OutboxEvent, TreeNode, Witness
 from ledger.notes import Checkpoint, sign_checkpoint
-from portal import cache_versions
+from portal import cache_versions, tasking
 from portal.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -126,42 +126,10 @@ def record_event(
         )
         for field, value in hidden.items()
     )
-    # One wake-up per transaction is enough, however many events it records.
-    pending = getattr(connection, "run_on_commit", [])
-    if not any(callback is request_append for _, callback, _ in pending):
-        transaction.on_commit(request_append, robust=True)
+    # One wake-up per transaction is enough, however many events it records. If the broker is
+    # down the event waits in the outbox and beat's periodic append picks it up: later, never lost.
+    tasking.send("ledger.tasks.append_outbox", once=True)
     return event
-
-
-# While the broker is known to be down, do not make every web request wait for a connection
-# attempt (redis-py spends about two seconds retrying a refused connection).
-_BROKER_RETRY_AFTER_SECONDS = 10.0
-_broker_down_until = 0.0
-
-
-def publish_quietly(task: Any, *args: Any) -> bool:
-    """Queue a task if the broker answers; otherwise log and return False.
-
-    Used only for work that beat re-sends by itself, so a failure here delays it, never loses it.
-    """
-    global _broker_down_until
-    if time.monotonic() < _broker_down_until:
-        return False
-    try:
-        task.apply_async(args=list(args), retry=False)
-    except Exception as exc:  # noqa: BLE001 - any broker failure means "later", not "lost"
-        _broker_down_until = time.monotonic() + _BROKER_RETRY_AFTER_SECONDS
-        log.warning("could not queue %s (%s); beat will send it again", task.name, exc)
-        return False
-    return True
-
-
-def request_append() -> None:
-    """Ask a worker to append the outbox. If the broker is down the event waits in the outbox
-    and beat's periodic append picks it up: it is never lost, only later."""
-    from ledger.tasks import append_outbox
-
-    publish_quietly(append_outbox)
 
 
 @dataclass(frozen=True)
@@ -332,7 +300,9 @@ def seal_block_if_due(
             block_hash=block_hash,
             checkpoint=note.decode(),
         )
-        transaction.on_commit(lambda: request_witnessing(block.height), robust=True)
+        if Witness.objects.filter(active=True).exists():
+            # Beat's `witness_pending` sends it again to a witness this one does not reach.
+            tasking.send("ledger.tasks.send_to_witnesses", block.height)
         return block
 
 
@@ -342,11 +312,3 @@ def root_at(tree_size: int) -> bytes:
     nodes = list(merkle.subtree_nodes(0, tree_size))
     found = read_nodes(nodes)
     return merkle.fold([found[(n.level, n.index)] for n in nodes])
-
-
-def request_witnessing(height: int) -> None:
-    from ledger.models import Witness
-    from ledger.tasks import send_to_witnesses
-
-    if Witness.objects.filter(active=True).exists():
-        publish_quietly(send_to_witnesses, height)

@@ -23,6 +23,13 @@ def send_to_witnesses(height: int) -> None:
     witnessing.witness_all(height=height)
 
 
+@shared_task(name="ledger.tasks.witness_pending", ignore_result=True)
+def witness_pending() -> None:
+    """Beat: the newest checkpoint to the witnesses still behind it (a send lost, a witness
+    that was down)."""
+    witnessing.witness_pending()
+
+
 @shared_task(name="ledger.tasks.verify", ignore_result=True)
 def verify() -> None:
     verification.verify_ledger(triggered_by="beat")

@@ -8,10 +8,11 @@ import re
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ledger import merkle, witness_client
@@ -125,6 +126,28 @@ def witness_all(*, height: int) -> dict[str, str]:
             # A call still running past the deadline is abandoned (its own watchdog ends it).
             pool.shutdown(wait=False, cancel_futures=True)
     return outcomes | {str(a.witness): a.outcome for a in attempts}
+
+
+def witness_pending(*, now: datetime | None = None) -> dict[str, str]:
+    """Beat: ask the active witnesses still behind the newest block again; outcome per witness.
+
+    The block's own send (queued when it was sealed) may have been lost with the broker, or a
+    witness may have been down; this finds them from the rows. A block sealed less than
+    LEDGER_WITNESS_DEADLINE_SECONDS ago is left to its own send, and a witness backing off
+    waits for its `next_attempt_at`, as in `witness_all`.
+    """
+    now = now or timezone.now()
+    block = Block.objects.order_by("-height").first()
+    if block is None or now - block.sealed_at < timedelta(
+        seconds=float(settings.LEDGER_WITNESS_DEADLINE_SECONDS)
+    ):
+        return {}
+    behind = Witness.objects.filter(active=True, last_cosigned_size__lt=block.tree_size).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    if not behind.exists():
+        return {}
+    return witness_all(height=block.height)
 
 
 def _round(

@@ -3,6 +3,7 @@ import socket
 from celery import shared_task
 from celery.signals import worker_ready
 
+from portal import tasking
 from portal.health import heartbeat_record
 
 
@@ -15,4 +16,4 @@ def heartbeat() -> None:
 @worker_ready.connect
 def _beat_on_start(**kwargs: object) -> None:
     # Report healthy as soon as a worker is up, not one interval later.
-    heartbeat.delay()
+    tasking.publish("portal.tasks.heartbeat")

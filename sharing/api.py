@@ -7,6 +7,8 @@ from CSRF because a cookie never authenticates them.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -23,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from sharing import selectors, services
 from sharing.models import ShareTable, SharingToken
 from sharing.services import SCHEMA_NAME, SharingError, invalid, share_name, table_name
+from storage.services import object_open
 
 NDJSON = "application/x-ndjson; charset=utf-8"
 View = Callable[..., HttpResponseBase]
@@ -332,8 +335,6 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
 
 
 def _stream(object_id: Any, start: int, length: int, fetch: Any) -> Iterator[bytes]:
-    from storage.services import object_open
-
     sent = 0
     with object_open(object_id) as raw:
         # Storage streams stripe by stripe and cannot seek: skip to the start (files are
@@ -387,9 +388,6 @@ def file(request: HttpRequest, file_id: str) -> HttpResponseBase:
 def oauth_token(request: HttpRequest) -> HttpResponse:
     """The token endpoint of RFC 6749 §4.4: client credentials in HTTP Basic (§2.3.1) or in
     the form body, grant_type=client_credentials; errors in §5.2's shape."""
-    import base64
-    import binascii
-
     try:
         if request.method != "POST":
             raise services.OAuthError(405, "invalid_request", "POST the token request.")

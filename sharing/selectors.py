@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from access.extensions import GrantPanel
 from access.models import Grant
 from sharing.models import FileFetch, OAuthClient, ShareQuery, ShareTable, SharingToken
-from sharing.services import SCHEMA_NAME, invalid, not_found, share_name, table_name
+from sharing.services import SCHEMA_NAME, SharingError, invalid, not_found, share_name, table_name
 
 _PAGE_SALT = "bizi.sharing.page"
 MAX_PAGE = 1000
@@ -45,14 +45,10 @@ def table_for(token: SharingToken, share: str, schema: str, table: str) -> tuple
     shared = ShareTable.objects.filter(grant=grant).first()
     if shared is None or shared.state == ShareTable.State.PENDING:
         # 503-like, but the protocol has no such code: say what is happening.
-        from sharing.services import SharingError
-
         raise SharingError(
             503, "TEMPORARILY_UNAVAILABLE", "This table's files are still being prepared."
         )
     if shared.state == ShareTable.State.FAILED:
-        from sharing.services import SharingError
-
         raise SharingError(
             500, "INTERNAL_ERROR", f"This table could not be prepared: {shared.error}"
         )

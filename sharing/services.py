@@ -18,15 +18,23 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.text import slugify
 
 from access.models import Grant
+from access.projection import view_tables
 from access.selectors import request_scope
+from access.services import grant_view
 from ledger.services import record_event
+from portal import tasking
 from portal.errors import DomainError
 from portal.permissions import Perm, can, require
 from sharing.models import (
@@ -37,6 +45,7 @@ from sharing.models import (
     ShareTable,
     SharingToken,
 )
+from storage.services import object_delete, object_open, object_put
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +82,6 @@ def invalid(message: str) -> SharingError:
 def share_name(grant: Grant) -> str:
     """slug-of-title-g<id>: readable, and unique because of the grant's id. Names are matched
     case-insensitively (PROTOCOL.md: "It's case-insensitive"), so they are kept lower case."""
-    from django.utils.text import slugify
-
     title = slugify(grant.version.dataset.title)[:60].strip("-") or "data"
     return f"{title}-g{grant.pk}".replace("-", "_")
 
@@ -83,8 +90,6 @@ SCHEMA_NAME = "default"
 
 
 def table_name(grant: Grant) -> str:
-    from django.utils.text import slugify
-
     return (slugify(grant.version.dataset.title)[:60].strip("-") or "data").replace("-", "_")
 
 
@@ -112,8 +117,6 @@ def view_schema(grant: Grant) -> list[dict[str, str]]:
 
 
 def _arrow_schema(schema: list[dict[str, str]]) -> Any:
-    import pyarrow as pa
-
     kinds = {"long": pa.int64(), "date": pa.date32(), "string": pa.string()}
     return pa.schema([pa.field(c["name"], kinds[c["type"]]) for c in schema])
 
@@ -121,9 +124,6 @@ def _arrow_schema(schema: list[dict[str, str]]) -> Any:
 def _stats(table: Any) -> dict[str, Any]:
     """Per-file statistics (PROTOCOL.md "Per-file Statistics"): numRecords, and min, max and
     null counts for the columns whose order means something to a client."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     mins: dict[str, Any] = {}
     maxs: dict[str, Any] = {}
     nulls: dict[str, int] = {}
@@ -162,13 +162,6 @@ def share_files_make(*, grant_id: int) -> bool:
     downloads use (`access.projection.view_tables`), so a share holds exactly what a
     download of the grant delivers.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from access.projection import view_tables
-    from access.services import grant_view
-    from storage.services import object_delete, object_open, object_put
-
     grant = Grant.objects.select_related("version__dataset").filter(pk=grant_id).first()
     if grant is None:
         return False
@@ -279,13 +272,10 @@ def share_for_new_grant(sender: type, *, grant: Grant, **kwargs: Any) -> None:
 
 
 def queue_share_files(grant: Grant) -> None:
-    """After the approval commits, ask a worker for the files (beat re-sends a lost one)."""
-    from ledger.services import publish_quietly
-    from sharing.tasks import make_share_files
-
+    """After the approval commits, ask a worker for the files (beat's sweep re-sends a lost
+    one); until then the table reads as pending."""
     ShareTable.objects.get_or_create(grant=grant)
-    pk = grant.pk
-    transaction.on_commit(lambda: publish_quietly(make_share_files, pk), robust=True)
+    tasking.send("sharing.tasks.make_share_files", grant.pk)
 
 
 # --- Tokens ------------------------------------------------------------------------------
@@ -541,8 +531,6 @@ def file_fetch(*, file_id: str, params: dict[str, str]) -> FileAccess:
 
 
 def fetch_count(fetch: FileFetch, size: int) -> None:
-    from django.db.models import F
-
     FileFetch.objects.filter(pk=fetch.pk).update(
         requests=F("requests") + 1, bytes=F("bytes") + size, last_at=timezone.now()
     )

@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from portal import tasking
 from sharing import services
 
 
@@ -13,6 +14,4 @@ def make_share_files(grant_id: int) -> None:
 def sweep_share_files() -> int:
     """Beat: queue the share files still missing (a task lost with the broker, older grants)."""
     missing = services.share_tables_missing()
-    for grant_id in missing:
-        make_share_files.delay(grant_id)
-    return len(missing)
+    return tasking.publish_each("sharing.tasks.make_share_files", [[pk] for pk in missing])

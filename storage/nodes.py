@@ -322,6 +322,7 @@ def _write_direct(fd: int, view: memoryview) -> None:
 # boto3 clients are thread-safe and slow to build (~100 ms): one per endpoint per process.
 @functools.cache
 def _s3_client(endpoint_url: str, region: str) -> Any:
+    # Imported on first use: boto3 takes about half a second to import, and only S3 nodes need it.
     import boto3
     from botocore.config import Config
 
@@ -355,7 +356,7 @@ class S3Bucket:
         return _s3_client(self.endpoint_url, self.region)
 
     def _errors(self, exc: Exception, key: str | None = None) -> NodeError:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # on first use, as in _s3_client
 
         if isinstance(exc, ClientError):
             code = str(exc.response.get("Error", {}).get("Code", ""))
@@ -366,7 +367,7 @@ class S3Bucket:
 
     def create(self) -> None:
         """Create the bucket if it does not exist (registration only)."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # on first use, as in _s3_client
 
         try:
             self._client.head_bucket(Bucket=self.bucket)

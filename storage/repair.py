@@ -42,6 +42,7 @@ __all__ = [
     "RepairOutcome",
     "ScrubReport",
     "node_drain",
+    "nodes_draining",
     "object_repair",
     "repair_pending",
     "scrub",
@@ -289,6 +290,17 @@ def node_drain(*, node: StorageNode) -> int:
     if not Shard.objects.filter(node=node).exists():
         event_record(StorageEvent.Kind.NODE_DRAINED, node=node, detail=f"{moved} shards moved off")
     return moved
+
+
+def nodes_draining() -> list[int]:
+    """Nodes marked draining that still hold shards: what beat's `drain_pending` drains again
+    (a drain message lost, or a drain stopped by a node without room)."""
+    return list(
+        StorageNode.objects.filter(status=StorageNode.Status.DRAINING, shards__isnull=False)
+        .distinct()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def _stripe_info(

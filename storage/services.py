@@ -36,8 +36,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from portal import tasking
 from portal.errors import DomainError
 from storage import crypto
 from storage.engine import (
@@ -59,6 +61,7 @@ from storage.nodes import (
     S3Bucket,
     shard_key,
 )
+from storage.table1 import Settings, check_settings, run_experiment
 from storage.zigzag import ZigzagCode
 
 log = logging.getLogger(__name__)
@@ -293,9 +296,10 @@ def node_set_status(*, node: StorageNode, status: str, reason: str = "") -> Stor
             Shard.objects.filter(node=node, status=Shard.Status.OK).update(
                 status=Shard.Status.MISSING
             )
-            transaction.on_commit(_queue_repair_pending, robust=True)
+            tasking.send("storage.tasks.repair_pending")
         if status == StorageNode.Status.DRAINING:
-            transaction.on_commit(lambda: _queue("storage.tasks.drain_node", node.pk), robust=True)
+            # Beat's `drain_pending` sends it again while the node still holds shards.
+            tasking.send("storage.tasks.drain_node", node.pk)
     log.info("storage node %s is now %s%s", node.name, status, f": {reason}" if reason else "")
     return node
 
@@ -592,36 +596,8 @@ def shard_problems_record(
             )
     if new and queue_repair:
         log.warning("stored object %s: %d bad shard(s) found; repair queued", object_id, new)
-        transaction.on_commit(
-            lambda: _queue("storage.tasks.repair_object", str(object_id)), robust=True
-        )
+        tasking.send("storage.tasks.repair_object", str(object_id))
     return new
-
-
-# While the broker is known to be down, do not make every read wait for a connection attempt.
-_BROKER_RETRY_AFTER_SECONDS = 10.0
-_broker_down_until = 0.0
-
-
-def _queue(task_name: str, *args: Any) -> bool:
-    """Send a task if the broker answers. A lost message only delays the work: the shard
-    statuses are the record, and the periodic repair sweep and the scrub act on them."""
-    global _broker_down_until
-    if time.monotonic() < _broker_down_until:
-        return False
-    from portal.celery import app
-
-    try:
-        app.send_task(task_name, args=list(args), retry=False)
-    except Exception as exc:  # noqa: BLE001 - any broker failure means "later", not "lost"
-        _broker_down_until = time.monotonic() + _BROKER_RETRY_AFTER_SECONDS
-        log.warning("could not queue %s (%s); the repair sweep will pick it up", task_name, exc)
-        return False
-    return True
-
-
-def _queue_repair_pending() -> None:
-    _queue("storage.tasks.repair_pending")
 
 
 # --- Keys ------------------------------------------------------------------------------------
@@ -691,9 +667,6 @@ def table1_request(
     and nothing new is queued, so a second click or a second moderator starts nothing more. The
     task is sent after commit with the run's id only.
     """
-    from storage.table1 import Settings, check_settings
-    from storage.tasks import run_table1
-
     wanted = Settings(
         nodes=nodes, trials=trials, seed=seed, objects=objects, max_object_bytes=max_object_bytes
     )
@@ -725,8 +698,29 @@ def table1_request(
             requested_by=by,
             report={"requested": {"objects": objects, "max_object_bytes": max_object_bytes}},
         )
-        transaction.on_commit(lambda: run_table1.delay(run.pk))
+        # Beat's `table1_pending` sends it again if this message is lost.
+        tasking.send("storage.tasks.run_table1", run.pk)
     return run, True
+
+
+def table1_runs_unsent() -> list[int]:
+    """Runs whose task may have been lost, oldest first: what beat's `table1_pending` sends.
+
+    Queued longer than STORAGE_REPAIR_SECONDS (the broker was down when it was asked for, or
+    the message died with a worker), or running with no progress for TABLE1_STALE_SECONDS (its
+    worker died; `table1_execute` takes it over). A message sent twice runs it once.
+    """
+    now = timezone.now()
+    queued_before = now - timedelta(seconds=settings.STORAGE_REPAIR_SECONDS)
+    stale_before = now - timedelta(seconds=TABLE1_STALE_SECONDS)
+    return list(
+        Table1Run.objects.filter(
+            Q(status=Table1Run.Status.QUEUED, created_at__lt=queued_before)
+            | Q(status=Table1Run.Status.RUNNING, heartbeat_at__lt=stale_before)
+        )
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)
+    )
 
 
 def table1_execute(*, run_id: int) -> Table1Run | None:
@@ -736,10 +730,6 @@ def table1_execute(*, run_id: int) -> Table1Run | None:
     TABLE1_STALE_SECONDS): whoever does not win the claim returns None and does nothing, and a
     finished run is never run again.
     """
-    from django.db.models import Q
-
-    from storage.table1 import Settings, run_experiment
-
     now = timezone.now()
     stale_before = now - timedelta(seconds=TABLE1_STALE_SECONDS)
     claimed = (

@@ -8,7 +8,8 @@ import logging
 
 from celery import shared_task
 
-from storage import repair
+from portal import tasking
+from storage import repair, services
 from storage.models import StorageNode
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,23 @@ def drain_node(node_id: int) -> int:
     return repair.node_drain(node=node)
 
 
+@shared_task(name="storage.tasks.drain_pending", ignore_result=True)
+def drain_pending() -> int:
+    """Beat: drain again every node still marked draining that holds shards."""
+    draining = repair.nodes_draining()
+    return tasking.publish_each("storage.tasks.drain_node", [[pk] for pk in draining])
+
+
 @shared_task(name="storage.tasks.run_table1", ignore_result=True, acks_late=True)
 def run_table1(run_id: int) -> str:
     """Run a Table 1 run queued from the storage dashboard (claimed once; see the service)."""
-    from storage.services import table1_execute
-
-    run = table1_execute(run_id=run_id)
+    run = services.table1_execute(run_id=run_id)
     return "skipped: already claimed or finished" if run is None else run.status
+
+
+@shared_task(name="storage.tasks.table1_pending", ignore_result=True)
+def table1_pending() -> int:
+    """Beat: send again the Table 1 runs whose message may have been lost."""
+    return tasking.publish_each(
+        "storage.tasks.run_table1", [[pk] for pk in services.table1_runs_unsent()]
+    )

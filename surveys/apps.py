@@ -1,4 +1,6 @@
 from django.apps import AppConfig
+from django.contrib.auth import get_user_model
+from django.db.models.signals import pre_delete
 
 
 class SurveysConfig(AppConfig):
@@ -6,9 +8,8 @@ class SurveysConfig(AppConfig):
     verbose_name = "Surveys"
 
     def ready(self) -> None:
-        from django.contrib.auth import get_user_model
-        from django.db.models.signals import pre_delete
-
+        # Imported here, not above: these import models, which are not loaded yet when Django
+        # imports the app's configuration.
         from consortium import home
         from surveys import selectors
         from surveys.signals import user_pre_delete

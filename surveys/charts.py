@@ -20,6 +20,8 @@ PIE_COLOURS = ["#0b5cab", "#1d7a45", "#c77c02", "#8a4fb5", "#b3261e", "#2a8fa3",
 
 
 def _figure(labels: Sequence[str], counts: Sequence[int], percents: Sequence[int]) -> dict:
+    # Imported on first use: plotly's figures take about 0.15 s to import, which every process
+    # (web, worker, manage.py) would otherwise pay at start for a chart only a rebuild draws.
     import plotly.graph_objects as go
     import plotly.io as pio
     from plotly.subplots import make_subplots

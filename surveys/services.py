@@ -11,12 +11,10 @@ stale, so a task lost with the broker or a killed worker costs a delay, never a 
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -25,13 +23,11 @@ from django.db.models import Count, F, Q, RestrictedError
 from django.utils import timezone
 
 from consortium.models import Institution
-from portal import cache_versions
+from portal import cache_versions, tasking
 from portal.errors import DomainError
 from portal.permissions import Perm, actor_for, require
 from surveys import charts, tables
 from surveys.models import Answer, Option, ResultSnapshot, Survey
-
-log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
 MAX_OPTIONS = 20
@@ -225,22 +221,13 @@ def _results_changed(survey_id: int, *, now: datetime | None = None) -> None:
     )
     cache_versions.bump("surveys")
     if claimed:
-        transaction.on_commit(partial(request_rebuild, survey_id), robust=True)
-
-
-def request_rebuild(survey_id: int) -> bool:
-    """Queue a rebuild after the coalescing delay. A broker that is down costs a delay only:
-    the claim expires and beat rebuilds stale snapshots anyway."""
-    from surveys.tasks import rebuild_results
-
-    try:
-        rebuild_results.apply_async(
-            args=[survey_id], countdown=settings.SURVEY_REBUILD_DELAY_SECONDS, retry=False
+        # After the coalescing delay. A broker that is down costs a delay only: the claim
+        # expires and beat rebuilds stale snapshots anyway.
+        tasking.send(
+            "surveys.tasks.rebuild_results",
+            survey_id,
+            countdown=settings.SURVEY_REBUILD_DELAY_SECONDS,
         )
-    except Exception as exc:  # noqa: BLE001 - any broker failure means "later", not "lost"
-        log.warning("could not queue the rebuild of survey %s (%s); beat will", survey_id, exc)
-        return False
-    return True
 
 
 def snapshot_rebuild_queued(*, survey_id: int) -> ResultSnapshot | None:

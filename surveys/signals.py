@@ -5,11 +5,10 @@ what signals are for here; no business rule lives in them."""
 from typing import Any
 
 from surveys.models import Answer
+from surveys.services import mark_results_changed
 
 
 def user_pre_delete(sender: Any, instance: Any, **kwargs: Any) -> None:
-    from surveys.services import mark_results_changed
-
     survey_ids = list(
         Answer.objects.filter(user_id=instance.pk).values_list("survey_id", flat=True)
     )

@@ -16,17 +16,14 @@ SMALL = {"nodes": 6, "trials": 3, "objects": 2, "max_object_bytes": 2000}
 
 
 def test_a_second_request_while_one_is_queued_starts_nothing(
-    django_capture_on_commit_callbacks, monkeypatch
+    django_capture_on_commit_callbacks, sent_tasks
 ):
-    # Count the run's messages themselves: other after-commit work (a cache section
-    # bump) may be queued by the same transactions.
-    sent: list[int] = []
-    monkeypatch.setattr("storage.tasks.run_table1.delay", sent.append)
     with django_capture_on_commit_callbacks(execute=True):
         first, created = services.table1_request(by="mo", **SMALL)
         again, created_again = services.table1_request(by="mo2", **SMALL)
     assert created and not created_again and again == first
-    assert sent == [first.pk], "one task for one run"
+    runs = [args for name, args in sent_tasks if name == "storage.tasks.run_table1"]
+    assert runs == [(first.pk,)], "one task for one run"
     assert Table1Run.objects.count() == 1
 
 
@@ -75,7 +72,7 @@ def test_a_failed_experiment_is_marked_failed(monkeypatch, django_capture_on_com
         progress(1, s.trials)
         raise OSError("disk full")
 
-    monkeypatch.setattr("storage.table1.run_experiment", boom)
+    monkeypatch.setattr("storage.services.run_experiment", boom)
     with pytest.raises(OSError):
         services.table1_execute(run_id=run.pk)
     run.refresh_from_db()

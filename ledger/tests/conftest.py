@@ -6,7 +6,7 @@ from django.db import transaction
 from ledger.keys import log_verifier
 from ledger.notes import generate_signer
 from ledger.services import record_event
-from ledger.witness_server import WitnessService, make_server
+from tools.bizi_witness import WitnessService, make_server
 
 
 @pytest.fixture

@@ -22,10 +22,10 @@ from ledger.keys import log_verifier
 from ledger.models import Cosignature, Witness
 from ledger.notes import generate_signer
 from ledger.services import append_all, seal_block_if_due
-from ledger.witness_server import WitnessService, make_server
 from ledger.witnessing import witness_all, witness_register
 from portal.errors import DomainError
 from portal.tests.factories import InstitutionFactory
+from tools.bizi_witness import WitnessService, make_server
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,8 @@
 """The portal sends checkpoints to real witness servers (C2SP tlog-witness over HTTP) and
 serves the checkpoint with the cosignatures they return."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -15,7 +17,7 @@ from ledger.notes import (
     verify_note,
 )
 from ledger.services import append_all, seal_block_if_due
-from ledger.witnessing import cosignature_submit, witness_all, witness_register
+from ledger.witnessing import cosignature_submit, witness_all, witness_pending, witness_register
 from portal.errors import DomainError
 from portal.tests.factories import InstitutionFactory
 
@@ -84,6 +86,24 @@ def test_an_unreachable_witness_is_recorded_not_fatal(record_many, witness):
     assert outcome[str(witness)] == "unreachable"
     witness.refresh_from_db()
     assert witness.last_status == "unreachable" and witness.last_reason
+
+
+def test_beat_sends_the_newest_checkpoint_to_a_witness_its_own_send_missed(
+    record_many, witness, settings
+):
+    block = _seal(record_many, 4)  # its own send: lost with the broker
+    assert witness_pending() == {}, "sealed just now: its own send may still be on its way"
+    later = block.sealed_at + timedelta(seconds=settings.LEDGER_WITNESS_DEADLINE_SECONDS + 1)
+    assert witness_pending(now=later) == {str(witness): "cosigned"}
+    assert witness_pending(now=later) == {}, "cosigned: nothing more to send"
+
+
+def test_beat_leaves_a_failing_witness_to_its_backoff(record_many, witness, settings):
+    Witness.objects.filter(pk=witness.pk).update(url="http://127.0.0.1:9")
+    block = _seal(record_many, 2)
+    later = block.sealed_at + timedelta(seconds=settings.LEDGER_WITNESS_DEADLINE_SECONDS + 1)
+    assert witness_pending(now=later) == {str(witness): "unreachable"}
+    assert witness_pending(now=later) == {}, "backing off: not asked again yet"
 
 
 def test_a_witness_may_push_its_cosignature(record_many, witness_service, tmp_path):

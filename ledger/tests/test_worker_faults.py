@@ -3,7 +3,6 @@ stopped while events are recorded. Afterwards every event is in the log once, in
 
 import json
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -80,56 +79,6 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(worker_factory):
     )
     worker.stop()
     _assert_log_holds(1000)
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    """A Redis of this test's own, so the test can stop and restart it."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    args = [
-        binary,
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(tmp_path),
-    ]
-    state = {"process": None}
-
-    def start() -> None:
-        state["process"] = subprocess.Popen(args, stdout=subprocess.DEVNULL)  # noqa: S603
-        import redis
-
-        client = redis.Redis(host="127.0.0.1", port=port)
-        wait_for(lambda: _pings(client), timeout=20)
-
-    def stop() -> None:
-        state["process"].terminate()
-        state["process"].wait(timeout=20)
-
-    start()
-    yield {"url": f"redis://127.0.0.1:{port}/0", "start": start, "stop": stop}
-    if state["process"].poll() is None:
-        stop()
-
-
-def _pings(client) -> bool:
-    try:
-        return bool(client.ping())
-    except Exception:  # noqa: BLE001 - not up yet
-        return False
 
 
 RECORD = """

@@ -24,4 +24,7 @@ FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
 SILENCED_SYSTEM_CHECKS = ["files.E001"]
 # How often beat queues the Arrow copies of versions that have none yet (catalog.tasks).
 CATALOG_ARROW_SWEEP_SECONDS = env.int("CATALOG_ARROW_SWEEP_SECONDS", default=300)
+# How often beat sends again the uploads still `received` (the broker was down when they came)
+# or stuck `checking` with no progress (their worker died).
+CATALOG_UPLOAD_RESEND_SECONDS = env.float("CATALOG_UPLOAD_RESEND_SECONDS", default=60.0)
 CATALOG_UPLOAD_DIR = VAR_DIR / "uploads"

@@ -72,15 +72,11 @@ def test_revoking_a_token_stops_the_next_request(cast, granted):
 
 
 def test_approval_queues_the_files_after_commit(
-    cast, listing, ask, django_capture_on_commit_callbacks, monkeypatch
+    cast, listing, ask, django_capture_on_commit_callbacks, sent_tasks
 ):
     from access import services as access
 
-    sent = []
-    monkeypatch.setattr(
-        "ledger.services.publish_quietly", lambda task, *args: sent.append((task.name, args))
-    )
     request = ask(listing())
     with django_capture_on_commit_callbacks(execute=True):
         grant = access.access_request_approve(user=cast.alice.user, request=request)
-    assert ("sharing.tasks.make_share_files", (grant.pk,)) in sent
+    assert ("sharing.tasks.make_share_files", (grant.pk,)) in sent_tasks

@@ -269,7 +269,7 @@ def test_a_failed_build_keeps_its_reason(cast, granted, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("access.projection.view_tables", broken)
+    monkeypatch.setattr(services, "view_tables", broken)  # the name sharing calls
     assert not services.share_files_make(grant_id=grant.pk)
     table = ShareTable.objects.get(grant=grant)
     assert table.state == "failed" and "disk full" in table.error

@@ -11,7 +11,6 @@ from surveys.models import Answer, Option, Survey
 from surveys.services import (
     OptionInput,
     answer_submit,
-    request_rebuild,
     snapshot_rebuild_queued,
     survey_save,
 )
@@ -21,7 +20,7 @@ from surveys.tests.factories import SurveyFactory
 
 def rebuilds(callbacks: list) -> list:
     """The queued rebuilds among after-commit callbacks (cache bumps are queued there too)."""
-    return [c for c in callbacks if getattr(c, "func", None) is request_rebuild]
+    return [c for c in callbacks if getattr(c, "name", None) == "surveys.tasks.rebuild_results"]
 
 
 pytestmark = pytest.mark.django_db

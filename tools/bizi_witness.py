@@ -3,9 +3,20 @@
 Spec: https://c2sp.org/tlog-witness. The server answers ``POST /add-checkpoint``
 with the decision of :func:`ledger.witness_core.decide_add_checkpoint`; any
 other path is 404 and any other method on that path is 405. It uses only the
-standard library's ``http.server`` and the pure ledger modules: no Django, no
-database. ``manage.py witness serve`` is a thin wrapper around
-:func:`make_server`; tests start one on port 0 in a thread.
+standard library's ``http.server``, pycryptodome (Ed25519) and the ledger's pure
+modules (``ledger.notes``, ``ledger.merkle``, ``ledger.witness_core``, which the
+portal also uses): no Django, no database. Run it from a checkout of the portal
+(``tools/`` beside ``ledger/``)::
+
+    python -m tools.bizi_witness keygen --name NAME --out KEYFILE
+    python -m tools.bizi_witness serve --key KEYFILE --state DIR --log VKEY [--log VKEY ...]
+        [--listen HOST:PORT]
+
+``keygen`` writes a new Ed25519 witness signer key (``PRIVATE+KEY+NAME+...``,
+mode 0600, never overwriting) and prints its verifier key, which the institution
+registers with the portal. ``serve`` answers for the logs whose verifier keys
+are given, keeping the last cosigned checkpoint of each in DIR: the witness's
+whole state is DIR. Tests start a server on port 0 in a thread (:func:`make_server`).
 
 State
 -----
@@ -41,16 +52,20 @@ import hashlib
 import json
 import logging
 import os
+import socket
+import stat
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from argparse import ArgumentParser
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from . import notes
-from .notes import NoteError, Signer, Verifier
-from .witness_core import (
+from ledger import notes
+from ledger.notes import NoteError, Signer, Verifier
+from ledger.witness_core import (
     CONFLICT,
     SIZE_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
@@ -72,11 +87,12 @@ __all__ = [
     "WitnessService",
     "generate_key_file",
     "load_signer_key",
+    "main",
     "make_server",
     "parse_listen",
 ]
 
-logger = logging.getLogger("ledger.witness")
+logger = logging.getLogger("bizi_witness")
 
 # SPEC: tlog-witness "POST <prefix>/add-checkpoint"; this witness has no prefix.
 ADD_CHECKPOINT_PATH = "/add-checkpoint"
@@ -511,7 +527,6 @@ def make_server(
     literals (``::1``) are accepted.
     """
     if ":" in host:
-        import socket
 
         class _V6(_WitnessHTTPServer):
             address_family = socket.AF_INET6
@@ -531,3 +546,100 @@ def parse_listen(value: str) -> tuple[str, int]:
     if not 0 <= port <= 65535:
         raise ValueError(f"port {port} is out of range")
     return host, port
+
+
+# --- the command line ---------------------------------------------------------------
+
+
+def _parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="python -m tools.bizi_witness",
+        description="Run a C2SP tlog-witness (serve) or make its key (keygen). Uses no database.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{keygen,serve}")
+    keygen = sub.add_parser("keygen", help="Write a new witness signer key and print its vkey.")
+    keygen.add_argument(
+        "--name",
+        required=True,
+        help="Key name, e.g. witness.northbank.example/1 (no spaces or '+').",
+    )
+    keygen.add_argument("--out", required=True, help="Key file to create (refused if it exists).")
+    serve = sub.add_parser("serve", help="Serve POST /add-checkpoint over HTTP.")
+    serve.add_argument("--key", required=True, help="Signer key file written by keygen.")
+    serve.add_argument("--state", required=True, help="Directory for the witness state.")
+    serve.add_argument(
+        "--log",
+        action="append",
+        required=True,
+        metavar="VKEY",
+        help="Verifier key of a log to witness (its name is the log origin). Repeatable.",
+    )
+    serve.add_argument(
+        "--listen",
+        default="127.0.0.1:8470",
+        help="HOST:PORT to listen on (default 127.0.0.1:8470; [::1]:PORT for IPv6).",
+    )
+    return parser
+
+
+class UsageError(Exception):
+    """A command that cannot run as given; main() prints it and exits 2."""
+
+
+def _keygen(name: str, out: str) -> None:
+    try:
+        signer = generate_key_file(name, out)
+    except FileExistsError as exc:
+        raise UsageError(f"{out} exists; refusing to overwrite a key") from exc
+    except (NoteError, OSError) as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"Wrote the signer key to {out} (mode 0600). Keep it secret.", file=sys.stderr)
+    print("Register this verifier key with the portal:", file=sys.stderr)
+    print(signer.verifier().for_cosignatures().to_vkey())
+
+
+def _serve(key_path: str, state_dir: str, log_vkeys: list[str], listen: str) -> None:
+    try:
+        host, port = parse_listen(listen)
+        mode = os.stat(key_path).st_mode
+        service = WitnessService(load_signer_key(key_path), state_dir, log_vkeys)
+    except (NoteError, OSError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        print(f"warning: {key_path} is readable by others; chmod 600 it", file=sys.stderr)
+    # One line per request on stderr.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        server = make_server(service, host, port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {listen}: {exc}") from exc
+    bound_host, bound_port = server.socket.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+    print(f"witness {service.vkey}")
+    for origin in sorted(service.log_keys):
+        print(f"witnessing log {origin}")
+    print(f"listening on http://{shown}:{bound_port}/add-checkpoint", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopping")
+    finally:
+        server.server_close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; returns the exit status (2: usage or setup error)."""
+    options = _parser().parse_args(argv)
+    try:
+        if options.command == "keygen":
+            _keygen(options.name, options.out)
+        else:
+            _serve(options.key, options.state, options.log, options.listen)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
