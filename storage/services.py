@@ -50,6 +50,7 @@ from storage.engine import (
     StripeUnreadable,
     write_object,
 )
+from storage.errors import StorageError
 from storage.keys import keyring, master_key
 from storage.models import Shard, StorageEvent, StorageNode, StoredObject, Stripe, Table1Run
 from storage.nodes import (
@@ -76,10 +77,6 @@ __all__ = [
     "object_open",
     "object_put",
 ]
-
-
-class StorageError(DomainError):
-    """Storage refused or failed an operation; the message says what and which object."""
 
 
 class ObjectUnreadableError(StorageError):
