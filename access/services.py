@@ -10,6 +10,8 @@ grant expires exactly once however often or concurrently the task runs.
 from __future__ import annotations
 
 import hashlib
+import logging
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,10 +35,14 @@ from ledger.models import OutboxEvent
 from ledger.services import record_event
 from portal.errors import DomainError
 from portal.permissions import Perm, actor_for, can, require
+from storage.services import StorageError, key_unwrap, key_wrap, object_open
+
+log = logging.getLogger(__name__)
 
 State = AccessRequest.State
 MASK_KINDS = ("pseudonymize", "truncate", "year_only")
 MAX_TRUNCATE = 1000
+GRANT_KEY_BYTES = 32  # a 256-bit HMAC-SHA-256 key (`key_wrap` takes 32-byte keys)
 
 # Called after a decision has read the request and before it writes (tests only: it lets a
 # test line two deciders up at the same point to show what the row lock prevents).
@@ -365,9 +371,6 @@ def access_request_approve(
 ) -> Grant:
     """A steward of the owner approves, perhaps narrowing: the grant is the request's view
     with fewer columns, the requested filter AND-ed with an extra one, masks, a shorter term."""
-    from storage.crypto import new_data_key, wrap_key
-    from storage.keys import master_key
-
     require(user, Perm.ACCESS_REQUEST_DECIDE, request)
     approval = approval or Approval()
     with transaction.atomic():
@@ -399,9 +402,8 @@ def access_request_approve(
             granted_by=user,
             created_at=now,
             expires_at=now + timedelta(days=days),
-        )
-        grant.wrapped_key = wrap_key(
-            new_data_key(), master_key=master_key(), object_id=grant.key_id
+            # Its own random pseudonymization key, kept only wrapped by storage.
+            wrapped_key=key_wrap(secrets.token_bytes(GRANT_KEY_BYTES), purpose="grant"),
         )
         grant.save()
         event = _record(
@@ -540,17 +542,11 @@ def grants_expire(*, now: datetime | None = None) -> int:
 
 def grant_key(grant: Grant) -> bytes:
     """The grant's pseudonymization key (unwrapped; never store or show it)."""
-    from storage.crypto import UnwrapError, unwrap_key
-    from storage.keys import keyring
-
-    wrapped = bytes(grant.wrapped_key)
-    # The current master key first, then the old ones still accepted during a re-wrap.
-    for key in keyring().values():
-        try:
-            return unwrap_key(wrapped, master_key=key, object_id=grant.key_id)
-        except UnwrapError:
-            continue
-    raise DomainError("This grant's key cannot be read; ask the portal's operators.")
+    try:
+        return key_unwrap(grant.wrapped_key)
+    except StorageError as exc:
+        log.error("grant #%s: %s", grant.pk, exc.message)  # for the operators; not for the user
+        raise DomainError("This grant's key cannot be read; ask the portal's operators.") from exc
 
 
 def may_request(user: AbstractBaseUser, dataset: Dataset) -> bool:
@@ -606,8 +602,6 @@ def grant_download(
     spreadsheet would run as formulas prefixed with ') unless `csv` is "raw"; the record's
     `csv_mode` says which was delivered.
     """
-    from storage.services import object_open
-
     require(user, Perm.GRANT_DOWNLOAD, grant)
     if fmt not in Download.Format.values:
         raise DomainError("Choose a format: csv, ndjson or parquet.", field="format")
