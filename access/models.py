@@ -1,6 +1,5 @@
 """Access to data: requests, the grants they become, downloads, and the notifications sent."""
 
-import uuid
 from typing import Any
 
 from django.conf import settings
@@ -9,6 +8,7 @@ from django.utils import timezone
 
 from catalog.models import Dataset, DatasetVersion
 from consortium.models import Institution
+from storage.models import WrappedKey
 
 
 class AccessRequest(models.Model):
@@ -88,10 +88,11 @@ class Grant(models.Model):
     masks = models.JSONField(
         default=dict, help_text="{column: pseudonymize | truncate:N | year_only}"
     )
-    # The pseudonymization key, wrapped by the storage master key; `key_id` binds the wrapping
-    # to this grant. Never shown, never logged, never in the API.
-    key_id = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
-    wrapped_key = models.BinaryField(editable=False)
+    # The pseudonymization key, wrapped by the storage master key (`storage.services.key_wrap`).
+    # Never shown, never logged, never in the API.
+    wrapped_key = models.OneToOneField(
+        WrappedKey, on_delete=models.PROTECT, related_name="+", editable=False
+    )
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -81,6 +81,23 @@ def _load(engine: str, table: str, columns: list[str], rows) -> None:
                 cursor.executemany(sql, batch)
 
 
+def _load_keys(engine: str, purpose: str, ids: list[uuid.UUID], made: list[datetime]) -> None:
+    """Rows of the wrapped-key table for objects or grants (the dashboards never open one)."""
+    _load(
+        engine,
+        "storage_wrappedkey",
+        ["id", "purpose", "wrapped", "master_key_id", "created_at"],
+        (
+            (pk if engine == "postgresql" else pk.hex, purpose, b"k", "bench", at)
+            for pk, at in zip(ids, made, strict=True)
+        ),
+    )
+
+
+def _grant_key_id(grant: int) -> uuid.UUID:
+    return uuid.UUID(int=(1 << 64) + grant)  # apart from the objects' ids, 1..OBJECTS
+
+
 def _at(i: int, n: int) -> datetime:
     return END - SPAN + SPAN * (i / n)
 
@@ -214,6 +231,7 @@ def _fill(engine: str) -> dict[str, float]:
             for n in range(8)
         ]
         object_ids = [uuid.UUID(int=i + 1) for i in range(OBJECTS)]
+        _load_keys(engine, "object", object_ids, [_at(i, OBJECTS) for i in range(OBJECTS)])
         _load(
             engine,
             "storage_storedobject",
@@ -225,8 +243,7 @@ def _fill(engine: str) -> dict[str, float]:
                 "k",
                 "m",
                 "stripe_size",
-                "wrapped_key",
-                "master_key_id",
+                "wrapped_key_id",
                 "created_at",
             ],
             (
@@ -238,8 +255,7 @@ def _fill(engine: str) -> dict[str, float]:
                     4,
                     2,
                     1_500_100,
-                    b"k",
-                    "bench",
+                    object_ids[i] if engine == "postgresql" else object_ids[i].hex,
                     _at(i, OBJECTS),
                 )
                 for i in range(OBJECTS)
@@ -324,6 +340,7 @@ def _fill(engine: str) -> dict[str, float]:
                 "storage_storedobject",
                 "storage_storageevent",
                 "storage_stripe",
+                "storage_wrappedkey",
                 "portal_datasetversion",
                 "portal_accessrequest",
                 "portal_grant",
@@ -458,8 +475,7 @@ def _fill_access(engine: str, institutions: list, owner) -> None:
                     '["id"]',
                     "",
                     "{}",
-                    uuid.UUID(int=g) if engine == "postgresql" else uuid.UUID(int=g).hex,
-                    b"",
+                    _grant_key_id(g) if engine == "postgresql" else _grant_key_id(g).hex,
                     owner.pk,
                     decided,
                     decided + timedelta(days=90),
@@ -510,6 +526,7 @@ def _fill_access(engine: str, institutions: list, owner) -> None:
         ],
         requests,
     )
+    _load_keys(engine, "grant", [_grant_key_id(g[0]) for g in grants], [g[9] for g in grants])
     _load(
         engine,
         "portal_grant",
@@ -521,8 +538,7 @@ def _fill_access(engine: str, institutions: list, owner) -> None:
             "columns",
             "filter",
             "masks",
-            "key_id",
-            "wrapped_key",
+            "wrapped_key_id",
             "granted_by_id",
             "created_at",
             "expires_at",

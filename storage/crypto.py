@@ -2,12 +2,13 @@
 
 Pure functions, no Django. The scheme:
 
-* Every stored object gets a fresh 256-bit data key from the OS's CSPRNG. Nothing but this
-  module ever sees it in the clear; the database holds it wrapped by the master key.
-* Wrapping is AES-256-GCM under the master key with a random 96-bit nonce, the object's id as
-  associated data (a wrapped key copied onto another object's row does not unwrap there), and the
-  result stored as nonce || ciphertext || tag (60 bytes). A master key wraps one key per object,
-  far below the 2**32 random nonces NIST SP 800-38D §8.3 allows under one key.
+* Every stored object gets a fresh 256-bit data key from the OS's CSPRNG. Nothing but storage
+  ever sees it in the clear; the database holds it wrapped by the master key.
+* Wrapping is AES-256-GCM under the master key with a random 96-bit nonce, the id of the row
+  that holds it (`storage.models.WrappedKey`; an object's key row has the object's id) as
+  associated data, so a wrapped key copied onto another row does not unwrap there, and the
+  result stored as nonce || ciphertext || tag (60 bytes). A master key wraps one key per object
+  or grant, far below the 2**32 random nonces NIST SP 800-38D §8.3 allows under one key.
 * The encrypted unit is one stripe. Its nonce is the stripe's index as a 96-bit big-endian
   integer: unique per unit because the data key is used for one object only and each stripe is
   encrypted once (repairs rebuild ciphertext from the erasure code; they never re-encrypt).
@@ -54,7 +55,7 @@ class IntegrityError(Exception):
 
 
 class UnwrapError(Exception):
-    """A wrapped data key does not open under the given master key and object id."""
+    """A wrapped key does not open under the given master key and id."""
 
 
 def new_data_key() -> bytes:
@@ -71,7 +72,8 @@ def key_id(master_key: bytes) -> str:
 
 
 def wrap_key(data_key: bytes, *, master_key: bytes, object_id: uuid.UUID) -> bytes:
-    """The data key encrypted and authenticated under the master key, bound to the object."""
+    """The key encrypted and authenticated under the master key, bound to `object_id` (the id
+    of the WrappedKey row that holds it)."""
     _check_key(master_key, "master key")
     _check_key(data_key, "data key")
     nonce = os.urandom(NONCE_SIZE)
@@ -96,7 +98,7 @@ def unwrap_key(wrapped: bytes, *, master_key: bytes, object_id: uuid.UUID) -> by
     try:
         return cipher.decrypt_and_verify(ciphertext, tag)
     except ValueError as exc:
-        raise UnwrapError(f"the data key of object {object_id} does not unwrap") from exc
+        raise UnwrapError(f"the key bound to {object_id} does not unwrap") from exc
 
 
 def _check_key(key: bytes, what: str) -> None:

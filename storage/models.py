@@ -1,4 +1,5 @@
-"""Storage's tables. Only `storage.services` writes them; other apps hold a StoredObject's id.
+"""Storage's tables. Only `storage.services` writes them; other apps hold a StoredObject's id,
+or point at a WrappedKey row that storage made for them (`key_wrap`).
 
 Shard bytes live on the nodes; these rows say where each shard is and what its SHA-256 must be.
 A shard row's `status` is the source of truth for repair: a detected problem is recorded here
@@ -10,6 +11,8 @@ import uuid
 
 from django.db import models
 from django.utils import timezone
+
+from storage.crypto import WRAPPED_SIZE
 
 
 class StorageNode(models.Model):
@@ -60,6 +63,33 @@ class StorageNode(models.Model):
         return f"s3://{self.bucket}/{self.prefix}{where}"
 
 
+class WrappedKey(models.Model):
+    """A 256-bit key kept wrapped by a master key: an object's data key, a grant's pseudonym key.
+
+    Made by `key_wrap`, opened by `key_unwrap`, moved to a new master key by `storage_rewrap`
+    (`storage.keys`); the row that uses a key points at it one-to-one. The wrapping
+    (`storage.crypto.wrap_key`) is bound to `id`, so bytes copied onto another row do not open
+    there. `master_key_id` names the master key it is wrapped under (`storage.crypto.key_id`).
+    It is empty only for grant keys wrapped before the id was recorded for them (access
+    migration 0002): those are tried under every configured master key, as before, until
+    `storage_rewrap` gives them one.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    purpose = models.SlugField(
+        max_length=30, editable=False, help_text='What the key is for: "object", "grant".'
+    )
+    wrapped = models.BinaryField(
+        max_length=WRAPPED_SIZE, editable=False, help_text="AES-256-GCM under the master key."
+    )
+    master_key_id = models.CharField(max_length=16, blank=True, db_index=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    rewrapped_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    def __str__(self) -> str:
+        return f"{self.purpose} key {self.id} under {self.master_key_id or 'an unrecorded key'}"
+
+
 class StoredObject(models.Model):
     """One stored byte stream: its plaintext CID and size, its code and its wrapped data key."""
 
@@ -70,8 +100,13 @@ class StoredObject(models.Model):
     k = models.PositiveSmallIntegerField(help_text="Data shards per stripe.")
     m = models.PositiveSmallIntegerField(help_text="Parity shards per stripe.")
     stripe_size = models.PositiveIntegerField(help_text="Encoded bytes per full stripe.")
-    wrapped_key = models.BinaryField(help_text="The data key, AES-256-GCM under the master key.")
-    master_key_id = models.CharField(max_length=16, db_index=True)
+    wrapped_key = models.OneToOneField(
+        WrappedKey,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        help_text="Its data key (the row's id is the object's).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -7,15 +7,20 @@
 
 Nothing else touches shards or nodes. Under the hood (`storage.engine`): the plaintext's
 IPFS CID is computed while streaming, each stripe is encrypted with AES-256-GCM under a fresh
-per-object data key (wrapped by the master key, `storage.keys`), cut into k data and m parity
+per-object data key (wrapped by the master key: `key_wrap`), cut into k data and m parity
 shards by the Zigzag code, and each shard goes to a different node with its SHA-256 recorded
 here. Reads need any k good shards per stripe. Problems found on the way are recorded as shard
 statuses and StorageEvents, and repaired by a Celery task (`storage.tasks.repair_object`), the
 periodic repair sweep, or the scrub.
 
+Keys that other apps keep secret under the master key go in the same table of wrapped keys:
+
+    wrapped = key_wrap(key, purpose="grant")   # -> WrappedKey; point your row at it
+    key = key_unwrap(wrapped)                  # -> the 32 bytes again
+
 The remaining functions are for operators (commands, tasks, the nodes API): registering,
-checking and marking nodes, and re-wrapping data keys. Repair, draining and the scrub are in
-`storage.repair`.
+checking and marking nodes, and re-wrapping every wrapped key (`keys_rewrap`). Repair,
+draining and the scrub are in `storage.repair`.
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -52,8 +56,17 @@ from storage.engine import (
     StripeUnreadable,
     write_object,
 )
-from storage.keys import keyring, master_key
-from storage.models import Shard, StorageEvent, StorageNode, StoredObject, Stripe, Table1Run
+from storage.errors import StorageError
+from storage.keys import key_unwrap, key_wrap, keys_rewrap
+from storage.models import (
+    Shard,
+    StorageEvent,
+    StorageNode,
+    StoredObject,
+    Stripe,
+    Table1Run,
+    WrappedKey,
+)
 from storage.nodes import (
     LocalFolder,
     NodeBackend,
@@ -70,6 +83,9 @@ __all__ = [
     "ObjectUnreadableError",
     "Policy",
     "StorageError",
+    "WrappedKey",
+    "key_unwrap",
+    "key_wrap",
     "keys_rewrap",
     "node_check",
     "node_register",
@@ -79,10 +95,6 @@ __all__ = [
     "object_open",
     "object_put",
 ]
-
-
-class StorageError(DomainError):
-    """Storage refused or failed an operation; the message says what and which object."""
 
 
 class ObjectUnreadableError(StorageError):
@@ -346,7 +358,6 @@ def object_put(stream: Any, *, policy: Policy | None = None) -> StoredObject:
         )
     object_id = uuid.uuid4()
     data_key = crypto.new_data_key()
-    master = master_key()
     backends = {node.pk: backend_for(node) for node in nodes}
     ids = [node.pk for node in nodes]
     start = object_id.int % len(ids)
@@ -381,8 +392,7 @@ def object_put(stream: Any, *, policy: Policy | None = None) -> StoredObject:
                 k=k,
                 m=m,
                 stripe_size=stripe_size,
-                wrapped_key=crypto.wrap_key(data_key, master_key=master, object_id=object_id),
-                master_key_id=crypto.key_id(master),
+                wrapped_key=key_wrap(data_key, purpose="object", pk=object_id),
             )
             stripes = Stripe.objects.bulk_create(
                 [Stripe(object=obj, index=s.index, length=s.length) for s in manifest.stripes]
@@ -428,7 +438,7 @@ def object_put(stream: Any, *, policy: Policy | None = None) -> StoredObject:
 
 def _get_object(object_id: uuid.UUID | str) -> StoredObject:
     try:
-        return StoredObject.objects.get(pk=uuid.UUID(str(object_id)))
+        return StoredObject.objects.select_related("wrapped_key").get(pk=uuid.UUID(str(object_id)))
     except (ValueError, StoredObject.DoesNotExist):
         raise StorageError(f"There is no stored object {object_id}.", code="not_found") from None
 
@@ -471,19 +481,12 @@ def _manifest(obj: StoredObject, down: set[int]) -> Manifest:
 
 
 def _data_key(obj: StoredObject) -> bytes:
-    ring = keyring()
-    master = ring.get(obj.master_key_id)
-    if master is None:
-        raise StorageError(
-            f"The data key of stored object {obj.pk} is wrapped under master key "
-            f"{obj.master_key_id}, which is neither STORAGE_MASTER_KEY nor listed in "
-            "STORAGE_OLD_MASTER_KEYS.",
-            code="key_unavailable",
-        )
     try:
-        return crypto.unwrap_key(bytes(obj.wrapped_key), master_key=master, object_id=obj.pk)
-    except crypto.UnwrapError as exc:
-        raise StorageError(f"The data key of stored object {obj.pk} does not unwrap.") from exc
+        return key_unwrap(obj.wrapped_key)
+    except StorageError as exc:
+        raise StorageError(
+            f"Stored object {obj.pk} cannot be opened: {exc.message}", code=exc.code
+        ) from exc
 
 
 class StoredObjectReader(ObjectReader):
@@ -548,6 +551,9 @@ def object_delete(object_id: uuid.UUID | str) -> None:
     ]
     with transaction.atomic():
         obj.delete()
+        # The data key goes with the object: shards left on a node that is down stay
+        # ciphertext no key opens.
+        WrappedKey.objects.filter(pk=obj.wrapped_key_id).delete()
     backends = readable_backends()
 
     def remove() -> None:
@@ -598,53 +604,6 @@ def shard_problems_record(
         log.warning("stored object %s: %d bad shard(s) found; repair queued", object_id, new)
         tasking.send("storage.tasks.repair_object", str(object_id))
     return new
-
-
-# --- Keys ------------------------------------------------------------------------------------
-
-
-def keys_rewrap(
-    *, new_key: bytes, batch: int = 500, progress: Callable[[int, int], None] | None = None
-) -> int:
-    """Re-wrap every object's data key under `new_key`; returns how many were re-wrapped.
-
-    Only the wrapped keys in the database change; no shard is read or written. Objects already
-    under the new key are skipped, so an interrupted run is finished by running it again.
-    Afterwards set STORAGE_MASTER_KEY to the new key (keeping the old one in
-    STORAGE_OLD_MASTER_KEYS until every process has the new setting).
-    """
-    ring = keyring()
-    new_id = crypto.key_id(new_key)
-    ring[new_id] = new_key
-    total = StoredObject.objects.exclude(master_key_id=new_id).count()
-    done = 0
-    while True:
-        with transaction.atomic():
-            objects = list(
-                StoredObject.objects.select_for_update()
-                .exclude(master_key_id=new_id)
-                .order_by("pk")[:batch]
-            )
-            if not objects:
-                break
-            for obj in objects:
-                old = ring.get(obj.master_key_id)
-                if old is None:
-                    raise StorageError(
-                        f"Stored object {obj.pk} is wrapped under master key {obj.master_key_id}, "
-                        "which is not configured; nothing after it was re-wrapped."
-                    )
-                data_key = crypto.unwrap_key(
-                    bytes(obj.wrapped_key), master_key=old, object_id=obj.pk
-                )
-                obj.wrapped_key = crypto.wrap_key(data_key, master_key=new_key, object_id=obj.pk)
-                obj.master_key_id = new_id
-            StoredObject.objects.bulk_update(objects, ["wrapped_key", "master_key_id"])
-        done += len(objects)
-        if progress is not None:
-            progress(done, total)
-    event_record(StorageEvent.Kind.KEYS_REWRAPPED, detail=f"{done} data keys now under {new_id}")
-    return done
 
 
 # --- The Table 1 experiment, started from the storage dashboard ------------------------------

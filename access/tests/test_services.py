@@ -175,7 +175,7 @@ def test_approval_narrows_tightens_masks_and_shortens(cast, listing, ask):
     assert grant.masks == {"customer": "pseudonymize", "opened": "year_only"}
     assert timedelta(days=9, hours=23) < grant.expires_at - timezone.now() <= timedelta(days=10)
     assert grant.version == request.version
-    assert len(bytes(grant.wrapped_key)) > 32  # stored wrapped, never the bare key
+    assert len(bytes(grant.wrapped_key.wrapped)) > 32  # stored wrapped, never the bare key
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from access.models import AccessRequest, Download, Grant
 from catalog.models import Dataset, DatasetVersion
 from consortium.models import Institution
 from ledger.models import Block, Entry
-from storage.models import Shard, StorageEvent, StorageNode, StoredObject, Stripe
+from storage.models import Shard, StorageEvent, StorageNode, StoredObject, Stripe, WrappedKey
 
 
 def at(day: str, hour: int = 12) -> datetime:
@@ -98,7 +98,7 @@ def grant(request: AccessRequest, user: Any) -> Grant:
         version=request.version,
         institution=request.institution,
         columns=request.columns,
-        wrapped_key=b"",
+        wrapped_key=WrappedKey.objects.create(purpose="grant", wrapped=b""),  # never opened
         granted_by=user,
         created_at=request.decided_at,
         expires_at=request.decided_at + timedelta(days=30),
@@ -129,15 +129,16 @@ def stored_object(
     nodes: list[StorageNode], *, size: int, stored: int, bad: int = 0
 ) -> StoredObject:
     """An object of one stripe with a shard on each node; the first `bad` shards are corrupt."""
+    pk = uuid.uuid4()
     obj = StoredObject.objects.create(
+        id=pk,
         cid=f"bafk{uuid.uuid4().hex}",
         size=size,
         stored_size=stored,
         k=max(1, len(nodes) - 2),
         m=min(2, len(nodes) - 1),
         stripe_size=stored,
-        wrapped_key=b"",
-        master_key_id="test",
+        wrapped_key=WrappedKey.objects.create(id=pk, purpose="object", wrapped=b""),
     )
     stripe = Stripe.objects.create(object=obj, index=0, length=stored)
     share = stored // len(nodes)

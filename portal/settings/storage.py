@@ -14,9 +14,6 @@ STORAGE_MASTER_KEY_FILE = env.str(
 STORAGE_OLD_MASTER_KEYS = env.parse_value(secret("STORAGE_OLD_MASTER_KEYS", default=""), list)
 # The new master key for `storage_rewrap` (or pass --new-key-file).
 STORAGE_NEW_MASTER_KEY = secret("STORAGE_NEW_MASTER_KEY", default="")
-# Keys other apps wrap under the master key: `storage_rewrap` calls each of these functions
-# (keyring=, new_key=) in its transaction, so storage/ need not import them.
-STORAGE_REWRAP_HOOKS = ["access.keys.grant_keys_rewrap"]
 # With no node registered, the first put registers this many local folders under this root.
 STORAGE_NODE_ROOT = env.str("STORAGE_NODE_ROOT", default=str(VAR_DIR / "storage-nodes"))
 STORAGE_LOCAL_NODES = env.int("STORAGE_LOCAL_NODES", default=8)

@@ -1,8 +1,8 @@
-"""`manage.py storage_rewrap`: re-wrap every data key under a new master key.
+"""`manage.py storage_rewrap`: re-wrap every wrapped key under a new master key.
 
-Only the wrapped keys in the database change; shard data is not read or written. Keys other
-apps wrap under the master key are re-wrapped in the same transaction by the functions listed
-in STORAGE_REWRAP_HOOKS.
+One table holds them all (`storage.models.WrappedKey`): stored objects' data keys and grants'
+pseudonymization keys. Only those rows change; shard data is not read or written. Each batch
+commits on its own, so an interrupted run is finished by running the command again.
 """
 
 from pathlib import Path
@@ -11,19 +11,17 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
-from django.utils.module_loading import import_string
 
 from storage.crypto import key_id
-from storage.keys import keyring, master_key, parse_key, write_new_key_file
+from storage.errors import StorageError
+from storage.keys import keys_rewrap, master_key, parse_key, write_new_key_file
 from storage.management.commands._progress import ProgressBar
-from storage.services import StorageError, keys_rewrap
 
 
 class Command(BaseCommand):
     help = (
-        "Re-wrap every stored object's data key under a new master key, taken from "
-        "--new-key-file or STORAGE_NEW_MASTER_KEY. Then make it STORAGE_MASTER_KEY."
+        "Re-wrap every wrapped key (objects' data keys, grants' keys) under a new master key, "
+        "taken from --new-key-file or STORAGE_NEW_MASTER_KEY. Then make it STORAGE_MASTER_KEY."
     )
 
     def add_arguments(self, parser):
@@ -55,24 +53,16 @@ class Command(BaseCommand):
         new_key = self._new_key(options)
         if key_id(new_key) == key_id(master_key()):
             raise CommandError("The new key is the current STORAGE_MASTER_KEY.")
-        ring = keyring()
         try:
-            # One transaction: the data keys and the keys other apps wrap under the master key
-            # (STORAGE_REWRAP_HOOKS, e.g. grants' pseudonymization keys) move together or not
-            # at all, so no key is left that only the old master key opens.
-            with transaction.atomic():
-                count = keys_rewrap(
-                    new_key=new_key, progress=ProgressBar(self.stdout, "rewrap", "objects")
-                )
-                others = sum(
-                    import_string(hook)(keyring=ring, new_key=new_key)
-                    for hook in settings.STORAGE_REWRAP_HOOKS
-                )
+            counts = keys_rewrap(
+                new_key=new_key, progress=ProgressBar(self.stdout, "rewrap", "keys")
+            )
         except StorageError as exc:
             raise CommandError(exc.message) from exc
+        detail = ", ".join(f"{n} {purpose}" for purpose, n in sorted(counts.items()))
         self.stdout.write(
-            f"OK: {count} data keys re-wrapped under master key {key_id(new_key)}, and "
-            f"{others} keys of other apps (STORAGE_REWRAP_HOOKS). Now set "
-            "STORAGE_MASTER_KEY (or STORAGE_MASTER_KEY_FILE) to the new key, and keep the old "
-            "one in STORAGE_OLD_MASTER_KEYS until every process runs with the new setting."
+            f"OK: {sum(counts.values())} keys re-wrapped under master key {key_id(new_key)}"
+            f"{f' ({detail})' if detail else ''}. Now set STORAGE_MASTER_KEY (or "
+            "STORAGE_MASTER_KEY_FILE) to the new key, and keep the old one in "
+            "STORAGE_OLD_MASTER_KEYS until every process runs with the new setting."
         )
