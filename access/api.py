@@ -90,7 +90,8 @@ class RequestSerializer(serializers.ModelSerializer):
         ]
 
     def get_grant(self, request: AccessRequest) -> int | None:
-        grant = getattr(request, "grant", None) if request.state == "approved" else None
+        approved = request.state == AccessRequest.State.APPROVED
+        grant = getattr(request, "grant", None) if approved else None
         return grant.pk if grant else None
 
 
@@ -132,7 +133,7 @@ class GrantSerializer(serializers.ModelSerializer):
     institution = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     version = serializers.IntegerField(source="version.number", read_only=True)
     cid = serializers.CharField(source="version.cid", read_only=True)
-    state = serializers.CharField(read_only=True)
+    state = serializers.ChoiceField(choices=Grant.State.choices, read_only=True)
 
     class Meta:
         model = Grant
@@ -313,14 +314,14 @@ class GrantListView(APIView):
     """Grants to your institution and of its data (every one for moderators)."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("state", str, enum=["active", "expired", "revoked"])],
+        parameters=[OpenApiParameter("state", str, enum=Grant.State.values)],
         responses=GrantSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
         qs = selectors.grants_visible(user=request.user)
         state = request.query_params.get("state", "")
         if state:
-            qs = selectors.grants_in_state(qs, state)
+            qs = qs.in_state(state) if state in Grant.State.values else qs.none()
         paginator = AccessPagination()
         page = paginator.paginate_queryset(qs.order_by("-created_at", "-pk"), request, view=self)
         return paginator.get_paginated_response(GrantSerializer(page, many=True).data)

@@ -493,9 +493,9 @@ def grant_revoke(*, user: AbstractBaseUser, grant: Grant, reason: str) -> Grant:
             .select_related("version", "institution", "request__requested_by", "request__dataset")
             .get(pk=grant.pk)
         )
-        if grant.revoked_at is not None:
+        if grant.state == Grant.State.REVOKED:
             raise DomainError("This grant is already revoked.", code="conflict")
-        if grant.expired_at is not None or grant.expires_at <= timezone.now():
+        if grant.state == Grant.State.EXPIRED:
             raise DomainError("This grant has expired already.", code="conflict")
         grant.revoked_at, grant.revoked_by, grant.revoke_reason = timezone.now(), user, reason
         grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
@@ -516,9 +516,7 @@ def grants_expire(*, now: datetime | None = None) -> int:
     one that updated it records `access.expired`, in the same transaction.
     """
     now = now or timezone.now()
-    due = Grant.objects.filter(
-        expired_at__isnull=True, revoked_at__isnull=True, expires_at__lte=now
-    ).values_list("pk", flat=True)
+    due = Grant.objects.expiry_due(now=now).values_list("pk", flat=True)
     done = 0
     for pk in list(due):
         with transaction.atomic():
