@@ -21,10 +21,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from access import selectors, services
+from access.filters import GrantFilter, RequestFilter
 from access.models import AccessRequest, Download, Grant
 from catalog.api import ReasonSerializer
 from catalog.selectors import dataset_for
 from ledger import selectors as ledger_selectors
+from portal.api.filtering import filtered_or_400
 from portal.api.pagination import PagePagination
 
 
@@ -210,12 +212,8 @@ class RequestListView(APIView):
         responses=RequestSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        qs = selectors.requests_visible(user=request.user)
-        if request.query_params.get("mine") in ("1", "true"):
-            qs = selectors.my_requests(user=request.user)
-        state = request.query_params.get("state", "")
-        if state:
-            qs = qs.filter(state=state)
+        visible = selectors.requests_visible(user=request.user)
+        qs = filtered_or_400(RequestFilter, request, visible).qs
         paginator = AccessPagination()
         page = paginator.paginate_queryset(qs.order_by("-created_at", "-pk"), request, view=self)
         return paginator.get_paginated_response(RequestSerializer(page, many=True).data)
@@ -318,10 +316,8 @@ class GrantListView(APIView):
         responses=GrantSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        qs = selectors.grants_visible(user=request.user)
-        state = request.query_params.get("state", "")
-        if state:
-            qs = qs.in_state(state) if state in Grant.State.values else qs.none()
+        visible = selectors.grants_visible(user=request.user)
+        qs = filtered_or_400(GrantFilter, request, visible).qs
         paginator = AccessPagination()
         page = paginator.paginate_queryset(qs.order_by("-created_at", "-pk"), request, view=self)
         return paginator.get_paginated_response(GrantSerializer(page, many=True).data)

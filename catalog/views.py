@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog import selectors, services
-from catalog.forms import MetadataForm, PublishForm, ReasonForm, SearchForm, VersionForm
+from catalog.filters import FACETS, DatasetFilter
+from catalog.forms import MetadataForm, PublishForm, ReasonForm, VersionForm
 from catalog.models import Dataset, DatasetUpload
 from portal.errors import DomainError
 from portal.permissions import Perm, can, require
@@ -24,38 +25,30 @@ def _dataset(request: HttpRequest, pk: int) -> Dataset:
 @login_required
 def catalog(request: HttpRequest) -> HttpResponse:
     require(request.user, Perm.CATALOG_VIEW)
-    form = SearchForm(request.GET or None)
-    text = form.cleaned_data.get("search", "") if form.is_valid() else ""
-    sort = (form.cleaned_data.get("sort") if form.is_valid() else "") or "updated"
-    query = selectors.CatalogQuery(
-        text=text,
-        institution=request.GET.get("institution", ""),
-        category=request.GET.get("category", ""),
-        sensitivity=request.GET.get("sensitivity", ""),
-        tag=request.GET.get("tag", ""),
-        sort=sort,
+    found = DatasetFilter(
+        request.GET, queryset=selectors.listings(user=request.user), request=request
     )
-    results = selectors.search(user=request.user, query=query).prefetch_related("tags")
-    counted = selectors.facets(results=results, narrowed=query.narrowed)
+    # A refused parameter is left out of the list, and the page says which and why.
+    refused = [message for errors in found.errors.values() for message in errors]
+    results = found.qs.prefetch_related("tags")
+    counted = selectors.facets(results=results, narrowed=found.narrowed)
     page = selectors.CountedPaginator(results, 20, count=counted.total).get_page(
         request.GET.get("page")
     )
-    active = {
-        k: v
-        for k, v in request.GET.items()
-        if k in ("institution", "category", "sensitivity", "tag") and v
-    }
+    chosen = found.form.cleaned_data
     return render(
         request,
         "catalog/catalog.html",
         {
-            "form": form,
+            "form": found.form,
+            "refused": refused,
             "page": page,
             "facets": counted.facets,
-            "active": active,
+            "active": {k: request.GET[k] for k in FACETS if chosen.get(k)},
             "query_string": request.GET.urlencode(),
             "may_publish": can(request.user, Perm.DATASET_PUBLISH),
         },
+        status=400 if refused else 200,
     )
 
 
