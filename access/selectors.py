@@ -13,6 +13,7 @@ from django.http import Http404
 from django.urls import reverse
 
 from access.models import AccessRequest, Download, Grant, GrantQuerySet
+from catalog.models import Dataset
 from consortium.home import HomeItem, HomeSection
 from ledger.selectors import OpenedEntry, openings
 from portal.permissions import Perm, actor_for, can
@@ -47,6 +48,16 @@ def my_requests(*, user: AbstractBaseUser) -> QuerySet[AccessRequest]:
     return AccessRequest.objects.select_related(*_REQUEST_RELATED).filter(
         institution_id=actor.institution_id
     )
+
+
+def open_request_of(*, user: AbstractBaseUser, dataset: Dataset) -> AccessRequest | None:
+    """The actor's institution's waiting request for `dataset`, if there is one."""
+    actor = actor_for(user)
+    if actor.institution_id is None:
+        return None
+    return AccessRequest.objects.filter(
+        dataset=dataset, institution_id=actor.institution_id, state__in=AccessRequest.OPEN_STATES
+    ).first()
 
 
 def moderation_queue(*, user: AbstractBaseUser) -> QuerySet[AccessRequest]:
