@@ -134,9 +134,17 @@ def upload_status(request: HttpRequest, pk: str) -> HttpResponse:
     return render(request, "catalog/upload.html", {"upload": upload})
 
 
-@login_required
-def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    dataset = _dataset(request, pk)
+def _reason_forms(data: dict | None = None, *, bound: str = "") -> dict[str, ReasonForm]:
+    """The owner's and moderators' reason forms of a listing page; `bound` gets `data`."""
+    return {
+        f"{name}_form": ReasonForm(data if name == bound else None, auto_id=f"{name}-%s")
+        for name in ("withdraw", "suspend", "restore")
+    }
+
+
+def _dataset_page(
+    request: HttpRequest, dataset: Dataset, forms: dict[str, ReasonForm], status: int = 200
+) -> HttpResponse:
     version = dataset.current_version
     preview = selectors.preview_rows(user=request.user, version=version) if version else None
     return render(
@@ -149,10 +157,16 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "preview": preview,
             "may_edit": can(request.user, Perm.DATASET_EDIT, dataset),
             "may_moderate": can(request.user, Perm.DATASET_MODERATE, dataset),
-            "reason_form": ReasonForm(),
+            **forms,
             "ledger": selectors.dataset_ledger(user=request.user, dataset=dataset),
         },
+        status=status,
     )
+
+
+@login_required
+def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _dataset_page(request, _dataset(request, pk), _reason_forms())
 
 
 @login_required
@@ -185,26 +199,31 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "catalog/edit.html", {"form": form, "dataset": dataset}, status=status)
 
 
-def _status_action(action, done: str):  # type: ignore[no-untyped-def]
+def _status_action(action, name: str, done: str):  # type: ignore[no-untyped-def]
     @login_required
     @require_POST
     def view(request: HttpRequest, pk: int) -> HttpResponse:
         dataset = _dataset(request, pk)
-        form = ReasonForm(request.POST)
-        if not form.is_valid():
-            messages.error(request, "Say why, in a few words.")
-            return redirect("dataset", pk=dataset.pk)
-        try:
-            action(user=request.user, dataset=dataset, reason=form.cleaned_data["reason"])
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, done)
-        return redirect("dataset", pk=dataset.pk)
+        forms = _reason_forms(request.POST, bound=name)
+        form = forms[f"{name}_form"]
+        if form.is_valid():
+            try:
+                action(user=request.user, dataset=dataset, reason=form.cleaned_data["reason"])
+            except DomainError as exc:
+                if exc.code == "conflict":  # its status changed meanwhile: the page shows it
+                    messages.error(request, exc.message)
+                    return redirect("dataset", pk=dataset.pk)
+                form.add_error("reason" if exc.field == "reason" else None, exc.messages)
+            else:
+                messages.success(request, done)
+                return redirect("dataset", pk=dataset.pk)
+        return _dataset_page(request, dataset, forms, status=400)
 
     return view
 
 
-withdraw = _status_action(services.dataset_withdraw, "Withdrawn: no new requests can be made.")
-suspend = _status_action(services.dataset_suspend, "Suspended.")
-restore = _status_action(services.dataset_restore, "Restored to the catalog.")
+withdraw = _status_action(
+    services.dataset_withdraw, "withdraw", "Withdrawn: no new requests can be made."
+)
+suspend = _status_action(services.dataset_suspend, "suspend", "Suspended.")
+restore = _status_action(services.dataset_restore, "restore", "Restored to the catalog.")
