@@ -254,8 +254,8 @@ request_approve = _request_action(
 def _grants_page(
     request: HttpRequest, refused: tuple[Grant, ReasonForm] | None = None
 ) -> HttpResponse:
-    """The grants list; `refused` is a revoke form sent with errors, shown on its row (and
-    above the list, in case the row is on another page)."""
+    """The grants list; `refused` is a revoke form sent with errors, shown on its row, or
+    above the list when the row is on another page."""
     qs = selectors.grants_visible(user=request.user).order_by("-created_at", "-pk")
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     for grant in page:
@@ -277,7 +277,7 @@ def _grants_page(
 
             grant.sharing = grant_sharing(user=request.user, grant=grant)  # type: ignore[attr-defined]
     context: dict[str, Any] = {"page": page}
-    if refused:
+    if refused and all(grant.pk != refused[0].pk for grant in page):
         context["refused_revoke"] = {"grant": refused[0], "form": refused[1]}
     return render(request, "access/grants.html", context, status=400 if refused else 200)
 

@@ -160,9 +160,30 @@ def test_a_revoke_without_a_reason_is_shown_on_its_row(cast, client, granted):
     page = response.content.decode()
     assert f'id="revoke-{grant.pk}-reason"' in page
     assert "<details open><summary>Revoke</summary>" in page
-    assert f"Grant #{grant.pk} was not revoked: Say why, in a few words." in page
+    assert f'id="revoke-{grant.pk}-reason_error">Say why, in a few words.</p>' in page
     grant.refresh_from_db()
     assert grant.state == Grant.State.ACTIVE
+
+
+def test_a_refused_revoke_on_another_page_is_reported_above_the_list(cast, client, granted):
+    first = granted()
+    for _ in range(25):  # the list shows 25 a page, newest first: `first` is on page 2
+        request = first.request
+        request.pk = None
+        request.save()
+        Grant.objects.create(
+            request=request,
+            version=first.version,
+            institution=first.institution,
+            columns=first.columns,
+            granted_by=first.granted_by,
+            expires_at=first.expires_at,
+            wrapped_key=first.wrapped_key,
+        )
+    client.force_login(cast.alice.user)
+    page = client.post(reverse("grant-revoke", args=[first.pk]), {"reason": ""}).content.decode()
+    assert f"Grant #{first.pk} was not revoked: Say why, in a few words." in page
+    assert f'id="revoke-{first.pk}-reason"' not in page
 
 
 def test_the_mask_field_reads_each_column_and_reports_every_bad_one():
