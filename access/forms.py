@@ -9,7 +9,7 @@ service checks again when it acts, under the request's row lock.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django import forms
 from django.conf import settings
@@ -159,7 +159,7 @@ class RequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.version = version
         names = version.column_names if version else []
-        self.fields["columns"].choices = [(c, c) for c in names]
+        cast(forms.MultipleChoiceField, self.fields["columns"]).choices = [(c, c) for c in names]
         self.fields["columns"].initial = names
         self.fields["duration_days"].initial = 90
         self.fields["duration_days"].widget.attrs.update(
@@ -183,7 +183,8 @@ class RequestForm(forms.Form):
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.version is None:
             raise forms.ValidationError("This listing has no data yet.")
         # With no valid columns, the filter is still checked against all of them.
@@ -217,7 +218,9 @@ class ApproveForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.request = request
         self.types = {c["name"]: c["type"] for c in request.version.columns}
-        self.fields["columns"].choices = [(c, c) for c in request.columns]
+        cast(forms.MultipleChoiceField, self.fields["columns"]).choices = [
+            (c, c) for c in request.columns
+        ]
         self.fields["columns"].initial = list(request.columns)
         self.fields["masks"] = MaskField(
             columns=[(c, self.types[c]) for c in request.columns], label="Masks"
@@ -240,7 +243,8 @@ class ApproveForm(forms.Form):
         return _by_the_rules(services.clean_duration, days, most=self.request.duration_days)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         schema = self.request.version.columns
         try:
             combined = rowfilter.combine(self.request.filter, data.get("extra_filter", ""), schema)
