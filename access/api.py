@@ -21,10 +21,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from access import selectors, services
+from access.filters import GrantFilter, RequestFilter
 from access.models import AccessRequest, Download, Grant
 from catalog.api import ReasonSerializer
 from catalog.selectors import dataset_for
 from ledger import selectors as ledger_selectors
+from portal.api.filtering import filtered_or_400
 from portal.api.pagination import PagePagination
 
 
@@ -90,7 +92,8 @@ class RequestSerializer(serializers.ModelSerializer):
         ]
 
     def get_grant(self, request: AccessRequest) -> int | None:
-        grant = getattr(request, "grant", None) if request.state == "approved" else None
+        approved = request.state == AccessRequest.State.APPROVED
+        grant = getattr(request, "grant", None) if approved else None
         return grant.pk if grant else None
 
 
@@ -132,7 +135,7 @@ class GrantSerializer(serializers.ModelSerializer):
     institution = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     version = serializers.IntegerField(source="version.number", read_only=True)
     cid = serializers.CharField(source="version.cid", read_only=True)
-    state = serializers.CharField(read_only=True)
+    state = serializers.ChoiceField(choices=Grant.State.choices, read_only=True)
 
     class Meta:
         model = Grant
@@ -211,12 +214,8 @@ class RequestListView(APIView):
         responses=RequestSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        qs = selectors.requests_visible(user=request.user)
-        if request.query_params.get("mine") in ("1", "true"):
-            qs = selectors.my_requests(user=request.user)
-        state = request.query_params.get("state", "")
-        if state:
-            qs = qs.filter(state=state)
+        visible = selectors.requests_visible(user=request.user)
+        qs = filtered_or_400(RequestFilter, request, visible).qs
         paginator = AccessPagination()
         page = paginator.paginate_queryset(qs.order_by("-created_at", "-pk"), request, view=self)
         return paginator.get_paginated_response(RequestSerializer(page, many=True).data)
@@ -317,14 +316,12 @@ class GrantListView(APIView):
     pagination_class = AccessPagination  # read by the schema; get() pages by hand
 
     @extend_schema(
-        parameters=[OpenApiParameter("state", str, enum=["active", "expired", "revoked"])],
+        parameters=[OpenApiParameter("state", str, enum=Grant.State.values)],
         responses=GrantSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        qs = selectors.grants_visible(user=request.user)
-        state = request.query_params.get("state", "")
-        if state:
-            qs = selectors.grants_in_state(qs, state)
+        visible = selectors.grants_visible(user=request.user)
+        qs = filtered_or_400(GrantFilter, request, visible).qs
         paginator = AccessPagination()
         page = paginator.paginate_queryset(qs.order_by("-created_at", "-pk"), request, view=self)
         return paginator.get_paginated_response(GrantSerializer(page, many=True).data)

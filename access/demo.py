@@ -17,7 +17,10 @@ from access.models import AccessRequest, Grant
 from catalog.models import Dataset
 from portal import cache_versions
 
-# requester, dataset title, purpose, columns (None: all), filter, outcome
+State = AccessRequest.State
+
+# requester, dataset title, purpose, columns (None: all), filter, outcome (where the request
+# stops, or the state of the grant it becomes)
 SCENARIOS = [
     (
         "omar",
@@ -25,7 +28,7 @@ SCENARIOS = [
         "Calibrate our credit insurance pricing for SME borrowers by sector and region.",
         ["sector", "region", "amount", "defaulted"],
         "amount >= 10000",
-        "pending_moderation",
+        State.PENDING_MODERATION,
     ),
     (
         "quinn",
@@ -33,7 +36,7 @@ SCENARIOS = [
         "Train a fraud model for card-not-present payments at our merchants.",
         None,
         "",
-        "rejected",
+        State.REJECTED,
     ),
     (
         "omar",
@@ -41,7 +44,7 @@ SCENARIOS = [
         "Compare the credit grades of our insured small businesses with the market.",
         ["sector", "region", "score", "grade"],
         "",
-        "pending_decision",
+        State.PENDING_DECISION,
     ),
     (
         "nina",
@@ -49,7 +52,7 @@ SCENARIOS = [
         "Study whether motor claims in our regions follow the loan defaults we see.",
         None,
         "line in ('motor', 'property')",
-        "active",
+        Grant.State.ACTIVE,
     ),
     (
         "quinn",
@@ -57,7 +60,7 @@ SCENARIOS = [
         "Offer instalment payments to customers with a good repayment history.",
         None,
         "",
-        "denied",
+        State.DENIED,
     ),
     (
         "nina",
@@ -65,7 +68,7 @@ SCENARIOS = [
         "Size the market for merchant lending among our business customers.",
         None,
         "",
-        "withdrawn",
+        State.WITHDRAWN,
     ),
     (
         "omar",
@@ -73,7 +76,7 @@ SCENARIOS = [
         "Price payment-protection insurance for consumer loans by term and rate.",
         None,
         "",
-        "expired",
+        Grant.State.EXPIRED,
     ),
     (
         "quinn",
@@ -81,7 +84,7 @@ SCENARIOS = [
         "Set credit limits for merchants that ask for advances on their card receipts.",
         ["company_id", "sector", "score"],
         "",
-        "revoked",
+        Grant.State.REVOKED,
     ),
 ]
 
@@ -107,7 +110,7 @@ def load_demo_access() -> int:
             continue
         if AccessRequest.objects.filter(dataset=dataset, purpose=purpose).exists():
             continue
-        sensitive = dataset.sensitivity != "internal"
+        sensitive = dataset.sensitivity != Dataset.Sensitivity.INTERNAL
         request = services.access_request_create(
             user=user,
             dataset=dataset,
@@ -118,9 +121,9 @@ def load_demo_access() -> int:
         )
         made += 1
         steward = _steward_of(dataset)
-        if outcome == "pending_moderation":
+        if outcome == State.PENDING_MODERATION:
             continue
-        if outcome == "rejected":
+        if outcome == State.REJECTED:
             services.access_request_reject(
                 user=moderator,
                 request=request,
@@ -129,12 +132,12 @@ def load_demo_access() -> int:
             continue
         if sensitive:
             services.access_request_clear(user=moderator, request=request, reason="Purpose fits.")
-        if outcome == "pending_decision":
+        if outcome == State.PENDING_DECISION:
             continue
-        if outcome == "withdrawn":
+        if outcome == State.WITHDRAWN:
             services.access_request_withdraw(user=user, request=request, reason="Not needed now.")
             continue
-        if outcome == "denied":
+        if outcome == State.DENIED:
             services.access_request_deny(
                 user=steward, request=request, reason="Consumer data is not shared for marketing."
             )
@@ -149,14 +152,14 @@ def load_demo_access() -> int:
             request=request,
             approval=services.Approval(masks=masks, duration_days=60),
         )
-        if outcome == "expired":
+        if outcome == Grant.State.EXPIRED:
             Grant.objects.filter(pk=grant.pk).update(
                 created_at=timezone.now() - timedelta(days=61),
                 expires_at=timezone.now() - timedelta(days=1),
             )
             cache_versions.bump("access")
             services.grants_expire()
-        elif outcome == "revoked":
+        elif outcome == Grant.State.REVOKED:
             services.grant_revoke(
                 user=steward, grant=grant, reason="The merchant advance programme was cancelled."
             )

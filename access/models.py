@@ -1,5 +1,8 @@
 """Access to data: requests, the grants they become, downloads, and the notifications sent."""
 
+from __future__ import annotations
+
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -56,7 +59,8 @@ class AccessRequest(models.Model):
         db_table = "portal_accessrequest"
         ordering = ["-created_at"]
         constraints = [
-            # The service refuses duplicates with a message; this catches two at once.
+            # The service refuses duplicates with a message; this catches two at once. The
+            # values are OPEN_STATES': Meta cannot see the class body.
             models.UniqueConstraint(
                 fields=["dataset", "institution"],
                 condition=models.Q(state__in=["pending_moderation", "pending_decision"]),
@@ -72,8 +76,45 @@ class AccessRequest(models.Model):
         return self.state in self.OPEN_STATES
 
 
+class GrantQuerySet(models.QuerySet["Grant"]):
+    def in_state(self, state: str, *, now: datetime | None = None) -> GrantQuerySet:
+        """Grants in `state` at `now` (default: this moment); the SQL twin of `Grant.state`.
+
+        A grant stops being active at its `expires_at`, before the expiry task sets
+        `expired_at`: both count as expired here, as on the grant itself."""
+        now = now or timezone.now()
+        if state == Grant.State.ACTIVE:
+            return self.filter(revoked_at__isnull=True, expired_at__isnull=True, expires_at__gt=now)
+        if state == Grant.State.EXPIRED:
+            return self.filter(revoked_at__isnull=True).filter(
+                models.Q(expired_at__isnull=False) | models.Q(expires_at__lte=now)
+            )
+        if state == Grant.State.REVOKED:
+            return self.filter(revoked_at__isnull=False)
+        raise ValueError(f"{state!r} is not a grant state")
+
+    def active(self, *, now: datetime | None = None) -> GrantQuerySet:
+        return self.in_state(Grant.State.ACTIVE, now=now)
+
+    def expiry_due(self, *, now: datetime | None = None) -> GrantQuerySet:
+        """Expired by the clock but not marked yet: what the expiry task marks."""
+        return self.filter(
+            revoked_at__isnull=True, expired_at__isnull=True, expires_at__lte=now or timezone.now()
+        )
+
+
 class Grant(models.Model):
     """The approved view of one dataset version for one institution, until expiry or revocation."""
+
+    class State(models.TextChoices):
+        """Derived from the dates, not stored: `state` on a grant, `in_state` on a queryset.
+
+        A grant of a suspended or withdrawn listing stays active (it comes back with the
+        listing); `refusal` says why it gives no data meanwhile."""
+
+        ACTIVE = "active", "Active"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
 
     class Mask(models.TextChoices):
         PSEUDONYMIZE = "pseudonymize", "Pseudonymize (keyed HMAC)"
@@ -109,6 +150,8 @@ class Grant(models.Model):
     # Set once, by the expiry task's conditional UPDATE (… WHERE expired_at IS NULL).
     expired_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
+    objects = GrantQuerySet.as_manager()
+
     class Meta:
         db_table = "portal_grant"
         ordering = ["-created_at"]
@@ -117,19 +160,21 @@ class Grant(models.Model):
         return f"grant #{self.pk} of {self.version} to {self.institution_id}"
 
     @property
-    def state(self) -> str:
+    def state(self) -> Grant.State:
+        """The state now; `GrantQuerySet.in_state` selects by the same rules."""
         if self.revoked_at is not None:
-            return "revoked"
+            return Grant.State.REVOKED
         if self.expired_at is not None or self.expires_at <= timezone.now():
-            return "expired"
-        return "active"
+            return Grant.State.EXPIRED
+        return Grant.State.ACTIVE
 
     @property
     def refusal(self) -> str | None:
         """Why this grant gives no data now, or None while it is active."""
-        if self.revoked_at is not None:
+        state = self.state
+        if state == Grant.State.REVOKED:
             return f"This grant was revoked on {self.revoked_at:%Y-%m-%d}: {self.revoke_reason}"
-        if self.expired_at is not None or self.expires_at <= timezone.now():
+        if state == Grant.State.EXPIRED:
             return f"This grant expired on {self.expires_at:%Y-%m-%d %H:%M} UTC."
         return self.request.dataset.freeze_reason
 

@@ -6,15 +6,14 @@ Each list starts from what the actor's institution or role may see, never from e
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Min, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone
 
-from access.models import AccessRequest, Download, Grant
+from access.models import AccessRequest, Download, Grant, GrantQuerySet
+from catalog.models import Dataset
 from consortium.home import HomeItem, HomeSection
 from ledger.selectors import OpenedEntry, openings
 from portal.permissions import Perm, actor_for, can
@@ -49,6 +48,16 @@ def my_requests(*, user: AbstractBaseUser) -> QuerySet[AccessRequest]:
     return AccessRequest.objects.select_related(*_REQUEST_RELATED).filter(
         institution_id=actor.institution_id
     )
+
+
+def open_request_of(*, user: AbstractBaseUser, dataset: Dataset) -> AccessRequest | None:
+    """The actor's institution's waiting request for `dataset`, if there is one."""
+    actor = actor_for(user)
+    if actor.institution_id is None:
+        return None
+    return AccessRequest.objects.filter(
+        dataset=dataset, institution_id=actor.institution_id, state__in=AccessRequest.OPEN_STATES
+    ).first()
 
 
 def moderation_queue(*, user: AbstractBaseUser) -> QuerySet[AccessRequest]:
@@ -90,7 +99,7 @@ _GRANT_RELATED = (
 )
 
 
-def grants_visible(*, user: AbstractBaseUser) -> QuerySet[Grant]:
+def grants_visible(*, user: AbstractBaseUser) -> GrantQuerySet:
     """Grants to or from the actor's institution; all of them for moderators."""
     actor = actor_for(user)
     qs = Grant.objects.select_related(*_GRANT_RELATED)
@@ -115,24 +124,6 @@ def downloads_of(*, grant: Grant) -> QuerySet[Download]:
     return grant.downloads.select_related("user").order_by("-started_at")
 
 
-def active_grants(qs: QuerySet[Grant]) -> QuerySet[Grant]:
-    return qs.filter(
-        revoked_at__isnull=True, expired_at__isnull=True, expires_at__gt=timezone.now()
-    )
-
-
-def grants_in_state(qs: QuerySet[Grant], state: str) -> QuerySet[Grant]:
-    if state == "active":
-        return active_grants(qs)
-    if state == "revoked":
-        return qs.filter(revoked_at__isnull=False)
-    if state == "expired":
-        return qs.filter(revoked_at__isnull=True).filter(
-            Q(expired_at__isnull=False) | Q(expires_at__lte=timezone.now())
-        )
-    return qs.none()
-
-
 def home_sections(*, user: AbstractBaseUser) -> list[HomeSection]:
     """What waits for each role: decisions for stewards, the queue for moderators, and a
     member's own pending requests and active grants."""
@@ -153,7 +144,7 @@ def home_sections(*, user: AbstractBaseUser) -> list[HomeSection]:
         items.append(
             HomeItem("Your institution's pending requests", pending, reverse("access-requests"))
         )
-        active = active_grants(Grant.objects.filter(institution_id=actor.institution_id)).count()
+        active = Grant.objects.filter(institution_id=actor.institution_id).active().count()
         items.append(HomeItem("Active grants to your institution", active, reverse("grants")))
     return [HomeSection("Access to data", items)] if items else []
 
@@ -163,7 +154,7 @@ def home_valid_until(*, user: AbstractBaseUser) -> datetime | None:
     actor = actor_for(user)
     if not actor.is_member:
         return None
-    grants = active_grants(Grant.objects.filter(institution_id=actor.institution_id))
+    grants = Grant.objects.filter(institution_id=actor.institution_id).active()
     return grants.aggregate(first=Min("expires_at"))["first"]
 
 
@@ -206,12 +197,3 @@ def downloads_ledger(*, downloads: list[Download]) -> dict[int, list[OpenedEntry
     for opened in openings([download_scope(d.pk) for d in downloads]):
         found[int(opened.scope.partition(":")[2])].append(opened)
     return found
-
-
-def open_request_for(*, user: AbstractBaseUser, dataset: Any) -> AccessRequest | None:
-    """The person's institution's open request for `dataset`, if there is one."""
-    return AccessRequest.objects.filter(
-        dataset=dataset,
-        institution_id=user.membership.institution_id,  # type: ignore[attr-defined]
-        state__in=AccessRequest.OPEN_STATES,
-    ).first()

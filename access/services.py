@@ -94,7 +94,7 @@ def _record(
     return record_event(kind, user, subject, private=private, scope=request_scope(request.pk))
 
 
-def _clean_reason(reason: str) -> str:
+def clean_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("Say why, in a few words.", field="reason")
@@ -103,7 +103,7 @@ def _clean_reason(reason: str) -> str:
     return reason
 
 
-def _clean_columns(columns: list[str], allowed: list[str], *, what: str) -> list[str]:
+def clean_columns(columns: list[str], allowed: list[str], *, what: str) -> list[str]:
     if not columns:
         raise DomainError("Choose at least one column.", field="columns")
     unknown = [c for c in columns if c not in allowed]
@@ -113,7 +113,32 @@ def _clean_columns(columns: list[str], allowed: list[str], *, what: str) -> list
     return [c for c in allowed if c in chosen]  # file order, no duplicates
 
 
-def _clean_duration(days: int, *, most: int) -> int:
+def clean_purpose(purpose: str) -> str:
+    purpose = (purpose or "").strip()
+    if len(purpose) < settings.ACCESS_PURPOSE_MIN_CHARS:
+        raise DomainError(
+            f"Say what the data is for in at least {settings.ACCESS_PURPOSE_MIN_CHARS} characters.",
+            field="purpose",
+        )
+    if len(purpose) > 5000:
+        raise DomainError("A purpose has at most 5,000 characters.", field="purpose")
+    return purpose
+
+
+def parse_request_filter(
+    filter_text: str, schema: list[dict[str, Any]], columns: list[str]
+) -> rowfilter.Node | None:
+    """A request's row filter, which may use only the columns it asks for: a filter on any
+    other would disclose that column's values through which rows come back."""
+    not_asked = {
+        c["name"]: f"“{c['name']}” is not among the columns requested (a filter may use only those)"
+        for c in schema
+        if c["name"] not in columns
+    }
+    return rowfilter.parse(filter_text, schema, refused=not_asked)
+
+
+def clean_duration(days: int, *, most: int) -> int:
     if not isinstance(days, int) or days < 1:
         raise DomainError("The duration is at least one day.", field="duration_days")
     if days > most:
@@ -144,24 +169,10 @@ def access_request_create(
     version = dataset.current_version
     if version is None:
         raise DomainError("This listing has no data yet.")
-    purpose = (purpose or "").strip()
-    if len(purpose) < settings.ACCESS_PURPOSE_MIN_CHARS:
-        raise DomainError(
-            f"Say what the data is for in at least {settings.ACCESS_PURPOSE_MIN_CHARS} characters.",
-            field="purpose",
-        )
-    if len(purpose) > 5000:
-        raise DomainError("A purpose has at most 5,000 characters.", field="purpose")
-    columns = _clean_columns(columns, version.column_names, what="this dataset")
-    # A filter on a column the request does not ask for would disclose that column's values
-    # through which rows come back.
-    not_asked = {
-        c: f"“{c}” is not among the columns requested (a filter may use only those)"
-        for c in version.column_names
-        if c not in columns
-    }
-    node = rowfilter.parse(filter_text, version.columns, refused=not_asked)
-    duration_days = _clean_duration(duration_days, most=settings.ACCESS_MAX_DAYS)
+    purpose = clean_purpose(purpose)
+    columns = clean_columns(columns, version.column_names, what="this dataset")
+    node = parse_request_filter(filter_text, version.columns, columns)
+    duration_days = clean_duration(duration_days, most=settings.ACCESS_MAX_DAYS)
     sensitive = dataset.sensitivity in (
         Dataset.Sensitivity.CONFIDENTIAL,
         Dataset.Sensitivity.RESTRICTED,
@@ -251,7 +262,7 @@ def _moderate(
     *, user: AbstractBaseUser, request: AccessRequest, reason: str, clear: bool
 ) -> AccessRequest:
     require(user, Perm.ACCESS_REQUEST_MODERATE, request)
-    reason = _clean_reason(reason) if not clear else (reason or "").strip()[:2000]
+    reason = clean_reason(reason) if not clear else (reason or "").strip()[:2000]
     with transaction.atomic():
         request = _locked(request)
         _require_state(request, State.PENDING_MODERATION, "cleared" if clear else "rejected")
@@ -310,9 +321,30 @@ class Approval:
     duration_days: int | None = None
 
 
-def _clean_masks(
-    masks: dict[str, str], columns: list[str], types: dict[str, str]
-) -> dict[str, str]:
+def clean_mask(column: str, spec: str, column_type: str) -> str:
+    """One column's mask in its canonical form (`truncate:N` with N a plain number)."""
+    kind, _, arg = spec.strip().partition(":")
+    if kind not in MASK_KINDS:
+        raise DomainError(
+            f"“{spec}” is not a mask; use pseudonymize, truncate:N or year_only.", field="masks"
+        )
+    if kind == "truncate":
+        if not arg.isdigit() or not 1 <= int(arg) <= MAX_TRUNCATE:
+            raise DomainError(
+                f"Truncate “{column}” to a number of characters from 1 to {MAX_TRUNCATE}.",
+                field="masks",
+            )
+        return f"truncate:{int(arg)}"
+    if arg:
+        raise DomainError(f"The mask {kind} takes no argument.", field="masks")
+    if kind == "year_only" and column_type not in ("date", "timestamp"):
+        raise DomainError(
+            f"year_only applies to dates; “{column}” is {column_type}.", field="masks"
+        )
+    return kind
+
+
+def clean_masks(masks: dict[str, str], columns: list[str], types: dict[str, str]) -> dict[str, str]:
     cleaned: dict[str, str] = {}
     for column, spec in (masks or {}).items():
         spec = (spec or "").strip()
@@ -320,29 +352,11 @@ def _clean_masks(
             continue
         if column not in columns:
             raise DomainError(f"“{column}” is masked but not granted.", field="masks")
-        kind, _, arg = spec.partition(":")
-        if kind not in MASK_KINDS:
-            raise DomainError(
-                f"“{spec}” is not a mask; use pseudonymize, truncate:N or year_only.", field="masks"
-            )
-        if kind == "truncate":
-            if not arg.isdigit() or not 1 <= int(arg) <= MAX_TRUNCATE:
-                raise DomainError(
-                    f"Truncate “{column}” to a number of characters from 1 to {MAX_TRUNCATE}.",
-                    field="masks",
-                )
-            spec = f"truncate:{int(arg)}"
-        elif arg:
-            raise DomainError(f"The mask {kind} takes no argument.", field="masks")
-        if kind == "year_only" and types[column] not in ("date", "timestamp"):
-            raise DomainError(
-                f"year_only applies to dates; “{column}” is {types[column]}.", field="masks"
-            )
-        cleaned[column] = spec
+        cleaned[column] = clean_mask(column, spec, types[column])
     return cleaned
 
 
-def _check_filter_columns(
+def check_filter_columns(
     combined: str, schema: list[dict[str, Any]], columns: list[str], masks: dict[str, str]
 ) -> None:
     """The grant's filter (requested AND extra) may use only granted, unmasked columns: which
@@ -382,13 +396,13 @@ def access_request_approve(
         types = {c["name"]: c["type"] for c in version.columns}
         columns = request.columns
         if approval.columns is not None:
-            columns = _clean_columns(approval.columns, request.columns, what="this request")
+            columns = clean_columns(approval.columns, request.columns, what="this request")
         combined = rowfilter.combine(request.filter, approval.extra_filter, version.columns)
-        masks = _clean_masks(approval.masks, columns, types)
-        _check_filter_columns(combined, version.columns, columns, masks)
+        masks = clean_masks(approval.masks, columns, types)
+        check_filter_columns(combined, version.columns, columns, masks)
         days = request.duration_days
         if approval.duration_days is not None:
-            days = _clean_duration(approval.duration_days, most=request.duration_days)
+            days = clean_duration(approval.duration_days, most=request.duration_days)
         now = timezone.now()
         request.state = State.APPROVED
         request.decided_by, request.decided_at, request.updated_at = user, now, now
@@ -430,7 +444,7 @@ def access_request_deny(
 ) -> AccessRequest:
     """A steward of the owner refuses, with the reason."""
     require(user, Perm.ACCESS_REQUEST_DECIDE, request)
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     with transaction.atomic():
         request = _locked(request)
         _require_state(request, State.PENDING_DECISION, "denied")
@@ -488,16 +502,16 @@ def access_request_withdraw(
 def grant_revoke(*, user: AbstractBaseUser, grant: Grant, reason: str) -> Grant:
     """A steward of the owner or a moderator ends a grant now, with the reason."""
     require(user, Perm.GRANT_REVOKE, grant)
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     with transaction.atomic():
         grant = (
             Grant.objects.select_for_update(of=("self",))
             .select_related("version", "institution", "request__requested_by", "request__dataset")
             .get(pk=grant.pk)
         )
-        if grant.revoked_at is not None:
+        if grant.state == Grant.State.REVOKED:
             raise DomainError("This grant is already revoked.", code="conflict")
-        if grant.expired_at is not None or grant.expires_at <= timezone.now():
+        if grant.state == Grant.State.EXPIRED:
             raise DomainError("This grant has expired already.", code="conflict")
         grant.revoked_at, grant.revoked_by, grant.revoke_reason = timezone.now(), user, reason
         grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
@@ -518,9 +532,7 @@ def grants_expire(*, now: datetime | None = None) -> int:
     one that updated it records `access.expired`, in the same transaction.
     """
     now = now or timezone.now()
-    due = Grant.objects.filter(
-        expired_at__isnull=True, revoked_at__isnull=True, expires_at__lte=now
-    ).values_list("pk", flat=True)
+    due = Grant.objects.expiry_due(now=now).values_list("pk", flat=True)
     done = 0
     for pk in list(due):
         with transaction.atomic():

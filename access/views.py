@@ -3,8 +3,10 @@ downloads, revocation, notifications. The same services as the API do the work."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,6 +19,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from access import extensions, rowfilter, selectors, services
 from access.api import streaming_response
+from access.forms import (
+    ApproveForm,
+    NoteForm,
+    ReasonForm,
+    RequestForm,
+    add_refusal,
+    revoke_form,
+)
 from access.models import AccessRequest, Grant
 from access.notifications import latest as latest_notifications
 from access.notifications import mark_read
@@ -42,62 +52,38 @@ def _dataset(request: HttpRequest, pk: int) -> Dataset:
     return dataset
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value or "")
-    except ValueError:
-        return None
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_new(request: HttpRequest, pk: int) -> HttpResponse:
     """The request form of a listing (also shown on the listing page itself)."""
     dataset = _dataset(request, pk)
     require(request.user, Perm.ACCESS_REQUEST_CREATE, dataset)
-    errors: dict[str, list[str]] = {}
-    values: dict[str, Any] = {
-        "purpose": "",
-        "columns": dataset.current_version.column_names if dataset.current_version else [],
-        "filter": "",
-        "duration_days": 90,
-    }
-    if request.method == "POST":
-        values = {
-            "purpose": request.POST.get("purpose", ""),
-            "columns": request.POST.getlist("columns"),
-            "filter": request.POST.get("filter", ""),
-            "duration_days": request.POST.get("duration_days", ""),
-        }
-        days = _int(values["duration_days"])
-        if days is None:
-            errors["duration_days"] = ["Give the duration as a whole number of days."]
+    form = RequestForm(request.POST or None, version=dataset.current_version)
+    if form.is_bound and form.is_valid():
+        try:
+            created = services.access_request_create(
+                user=request.user,
+                dataset=dataset,
+                purpose=form.cleaned_data["purpose"],
+                columns=form.cleaned_data["columns"],
+                filter_text=form.cleaned_data["filter"],
+                duration_days=form.cleaned_data["duration_days"],
+            )
+        except DomainError as exc:
+            add_refusal(form, exc)
         else:
-            try:
-                created = services.access_request_create(
-                    user=request.user,
-                    dataset=dataset,
-                    purpose=values["purpose"],
-                    columns=values["columns"],
-                    filter_text=values["filter"],
-                    duration_days=days,
-                )
-            except DomainError as exc:
-                errors[exc.field or "general"] = exc.messages
-            else:
-                messages.success(request, f"Request #{created.pk} sent.")
-                return redirect("access-request", pk=created.pk)
+            messages.success(request, f"Request #{created.pk} sent.")
+            return redirect("access-request", pk=created.pk)
     return render(
         request,
         "access/request_new.html",
         {
             "dataset": dataset,
             "version": dataset.current_version,
-            "values": values,
-            "errors": errors,
+            "form": form,
             "max_days": settings.ACCESS_MAX_DAYS,
         },
-        status=400 if errors else 200,
+        status=400 if form.errors else 200,
     )
 
 
@@ -138,24 +124,44 @@ def decisions(request: HttpRequest) -> HttpResponse:
     return render(request, "access/decisions.html", {"waiting": waiting})
 
 
-@login_required
-def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    access_request = _request(request, pk)
+def _request_forms(
+    access_request: AccessRequest, data: Any = None, *, bound: str = ""
+) -> dict[str, forms.Form]:
+    """The forms of a request's page, by name; the one named `bound` gets `data`."""
+
+    def given(name: str) -> Any:
+        return data if name == bound else None
+
+    return {
+        "clear_form": NoteForm(given("clear_form"), auto_id="clear-%s"),
+        "reject_form": ReasonForm(given("reject_form"), auto_id="reject-%s"),
+        "approve_form": ApproveForm(given("approve_form"), request=access_request),
+        "deny_form": ReasonForm(given("deny_form"), auto_id="deny-%s"),
+        "withdraw_form": NoteForm(given("withdraw_form"), auto_id="withdraw-%s"),
+    }
+
+
+def _request_page(
+    request: HttpRequest,
+    access_request: AccessRequest,
+    page_forms: dict[str, forms.Form],
+    status: int = 200,
+) -> HttpResponse:
     user = request.user
-    version = access_request.version
-    types = {c["name"]: c["type"] for c in version.columns}
+    state = access_request.state
+    types = {c["name"]: c["type"] for c in access_request.version.columns}
     return render(
         request,
         "access/request.html",
         {
             "r": access_request,
             "grant": getattr(access_request, "grant", None)
-            if access_request.state == "approved"
+            if state == AccessRequest.State.APPROVED
             else None,
             "columns": [(c, types[c]) for c in access_request.columns],
-            "may_moderate": access_request.state == "pending_moderation"
+            "may_moderate": state == AccessRequest.State.PENDING_MODERATION
             and can(user, Perm.ACCESS_REQUEST_MODERATE, access_request),
-            "may_decide": access_request.state == "pending_decision"
+            "may_decide": state == AccessRequest.State.PENDING_DECISION
             and can(user, Perm.ACCESS_REQUEST_DECIDE, access_request),
             # Suspended or withdrawn: reject and deny stay, clear and approve wait.
             "frozen": access_request.dataset.freeze_reason,
@@ -163,82 +169,122 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             and can(user, Perm.ACCESS_REQUEST_WITHDRAW, access_request),
             "max_days": access_request.duration_days,
             "ledger": selectors.request_ledger(request=access_request),
+            **page_forms,
         },
+        status=status,
     )
 
 
-def _request_action(action: Any, done: str):
+@login_required
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    access_request = _request(request, pk)
+    return _request_page(request, access_request, _request_forms(access_request))
+
+
+def _request_action(
+    perm: Perm,
+    name: str,
+    act: Callable[[Any, AccessRequest, Any], Any],
+    done: str | Callable[[Any], str],
+) -> Callable[..., HttpResponse]:
+    """A form of the request page: `act(user, request, form)` once `form` is valid, then back
+    to the page saying `done` (a text, or a function of what `act` returned). A refusal is
+    shown on the form with everything sent, except a conflict (the request changed
+    meanwhile), which the page itself shows."""
+
     @login_required
     @require_POST
     def view(request: HttpRequest, pk: int) -> HttpResponse:
         access_request = _request(request, pk)
-        reason = request.POST.get("reason", "")
-        try:
-            action(user=request.user, request=access_request, reason=reason)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, done)
-        return redirect("access-request", pk=access_request.pk)
+        require(request.user, perm, access_request)
+        page_forms = _request_forms(access_request, request.POST, bound=name)
+        form = page_forms[name]
+        if form.is_valid():
+            try:
+                outcome = act(request.user, access_request, form)
+            except DomainError as exc:
+                if exc.code != "conflict":
+                    add_refusal(form, exc)
+                    return _request_page(request, access_request, page_forms, status=400)
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, done(outcome) if callable(done) else done)
+            return redirect("access-request", pk=access_request.pk)
+        return _request_page(request, access_request, page_forms, status=400)
 
     return view
 
 
-request_clear = _request_action(services.access_request_clear, "Cleared.")
-request_reject = _request_action(services.access_request_reject, "Rejected.")
-request_deny = _request_action(services.access_request_deny, "Denied.")
-request_withdraw = _request_action(services.access_request_withdraw, "Withdrawn.")
+def _with_reason(action: Callable[..., Any]) -> Callable[[Any, AccessRequest, Any], Any]:
+    return lambda user, access_request, form: action(
+        user=user, request=access_request, reason=form.cleaned_data["reason"]
+    )
 
 
-@login_required
-@require_POST
-def request_approve(request: HttpRequest, pk: int) -> HttpResponse:
-    access_request = _request(request, pk)
-    require(request.user, Perm.ACCESS_REQUEST_DECIDE, access_request)
-    masks = {}
-    for column in access_request.columns:
-        kind = request.POST.get(f"mask-{column}", "")
-        if kind == "truncate":
-            kind = f"truncate:{request.POST.get(f'mask-n-{column}', '').strip()}"
-        if kind:
-            masks[column] = kind
-    days = _int(request.POST.get("duration_days"))
-    try:
-        grant = services.access_request_approve(
-            user=request.user,
-            request=access_request,
-            approval=services.Approval(
-                columns=request.POST.getlist("columns"),
-                extra_filter=request.POST.get("extra_filter", ""),
-                masks=masks,
-                duration_days=days,
-            ),
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("access-request", pk=access_request.pk)
-    messages.success(request, f"Approved: grant #{grant.pk} until {grant.expires_at:%Y-%m-%d}.")
-    return redirect("access-request", pk=access_request.pk)
+request_clear = _request_action(
+    Perm.ACCESS_REQUEST_MODERATE,
+    "clear_form",
+    _with_reason(services.access_request_clear),
+    "Cleared.",
+)
+request_reject = _request_action(
+    Perm.ACCESS_REQUEST_MODERATE,
+    "reject_form",
+    _with_reason(services.access_request_reject),
+    "Rejected.",
+)
+request_deny = _request_action(
+    Perm.ACCESS_REQUEST_DECIDE, "deny_form", _with_reason(services.access_request_deny), "Denied."
+)
+request_withdraw = _request_action(
+    Perm.ACCESS_REQUEST_WITHDRAW,
+    "withdraw_form",
+    _with_reason(services.access_request_withdraw),
+    "Withdrawn.",
+)
+request_approve = _request_action(
+    Perm.ACCESS_REQUEST_DECIDE,
+    "approve_form",
+    lambda user, access_request, form: services.access_request_approve(
+        user=user, request=access_request, approval=form.approval
+    ),
+    lambda grant: f"Approved: grant #{grant.pk} until {grant.expires_at:%Y-%m-%d}.",
+)
 
 
-@login_required
-def grants(request: HttpRequest) -> HttpResponse:
+def _grants_page(
+    request: HttpRequest, refused: tuple[Grant, ReasonForm] | None = None
+) -> HttpResponse:
+    """The grants list; `refused` is a revoke form sent with errors, shown on its row, or
+    above the list when the row is on another page."""
     qs = selectors.grants_visible(user=request.user).order_by("-created_at", "-pk")
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     for grant in page:
+        active = grant.state == Grant.State.ACTIVE
         grant.frozen = (  # type: ignore[attr-defined]
-            grant.request.dataset.freeze_reason if grant.state == "active" else None
+            grant.request.dataset.freeze_reason if active else None
         )
         grant.may_download = grant.refusal is None and can(  # type: ignore[attr-defined]
             request.user, Perm.GRANT_DOWNLOAD, grant
         )
-        grant.may_revoke = grant.state == "active" and can(  # type: ignore[attr-defined]
+        grant.may_revoke = active and can(  # type: ignore[attr-defined]
             request.user, Perm.GRANT_REVOKE, grant
+        )
+        grant.revoke_form = (  # type: ignore[attr-defined]
+            refused[1] if refused and refused[0].pk == grant.pk else revoke_form(grant)
         )
         if grant.may_download:  # type: ignore[attr-defined]
             # Boxes other apps add (Delta Sharing's profile and tokens): access/extensions.py.
             grant.panels = extensions.grant_panels(user=request.user, grant=grant)  # type: ignore[attr-defined]
-    return render(request, "access/grants.html", {"page": page})
+    context: dict[str, Any] = {"page": page}
+    if refused and all(grant.pk != refused[0].pk for grant in page):
+        context["refused_revoke"] = {"grant": refused[0], "form": refused[1]}
+    return render(request, "access/grants.html", context, status=400 if refused else 200)
+
+
+@login_required
+def grants(request: HttpRequest) -> HttpResponse:
+    return _grants_page(request)
 
 
 @login_required
@@ -261,13 +307,22 @@ def grant_download(request: HttpRequest, pk: int) -> StreamingHttpResponse | Htt
 @require_POST
 def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     grant = _grant(request, pk)
-    try:
-        services.grant_revoke(user=request.user, grant=grant, reason=request.POST.get("reason", ""))
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Grant #{grant.pk} revoked.")
-    return redirect(safe_next(request, reverse("grants")))
+    require(request.user, Perm.GRANT_REVOKE, grant)
+    form = revoke_form(grant, request.POST)
+    if form.is_valid():
+        try:
+            services.grant_revoke(
+                user=request.user, grant=grant, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as exc:
+            if exc.code != "conflict":
+                add_refusal(form, exc)
+                return _grants_page(request, refused=(grant, form))
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Grant #{grant.pk} revoked.")
+        return redirect(safe_next(request, reverse("grants")))
+    return _grants_page(request, refused=(grant, form))
 
 
 @login_required

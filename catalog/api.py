@@ -13,7 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import limits, selectors, services
+from catalog.filters import SORTS, DatasetFilter
 from catalog.models import Dataset, DatasetUpload, DatasetVersion
+from portal.api.filtering import filtered_or_400
 from portal.api.pagination import PagePagination
 from portal.errors import DomainError
 
@@ -199,23 +201,14 @@ class DatasetListView(APIView):
             OpenApiParameter("sensitivity", str, enum=Dataset.Sensitivity.values),
             OpenApiParameter("tag", str),
             OpenApiParameter("status", str, enum=Dataset.Status.values),
-            OpenApiParameter("sort", str, enum=list(selectors.SORTS)),
+            OpenApiParameter("sort", str, enum=list(SORTS)),
         ],
         responses=DatasetSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        params = request.query_params
-        query = selectors.CatalogQuery(
-            text=params.get("search", "")[:200],
-            institution=params.get("institution", ""),
-            category=params.get("category", ""),
-            sensitivity=params.get("sensitivity", ""),
-            tag=params.get("tag", ""),
-            status=params.get("status", ""),
-            sort=params.get("sort", "updated"),
-        )
-        results = selectors.search(user=request.user, query=query).prefetch_related("tags")
-        counted = selectors.facets(results=results, narrowed=query.narrowed)
+        found = filtered_or_400(DatasetFilter, request, selectors.listings(user=request.user))
+        results = found.qs.prefetch_related("tags")
+        counted = selectors.facets(results=results, narrowed=found.narrowed)
         paginator = CatalogPagination(count=counted.total)
         page = paginator.paginate_queryset(results, request, view=self)
         response = paginator.get_paginated_response(DatasetSerializer(page, many=True).data)

@@ -56,18 +56,8 @@ class VersionForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
-
-
-class SearchForm(forms.Form):
-    search = forms.CharField(required=False, max_length=200, label="Search")
-    sort = forms.ChoiceField(
-        required=False,
-        choices=[
-            ("updated", "Recently updated"),
-            ("newest", "Newest"),
-            ("title", "Title"),
-            ("rows", "Most rows"),
-            ("size", "Largest"),
-        ],
+    reason = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why, in a few words."},
     )

@@ -25,14 +25,6 @@ from ledger.selectors import OpenedEntry, openings
 from portal.permissions import Perm, actor_for, can
 from storage.services import object_open
 
-SORTS = {
-    "updated": "-updated_at",
-    "newest": "-created_at",
-    "title": "title",
-    "rows": "-current_version__row_count",
-    "size": "-current_version__size_bytes",
-}
-
 
 def visible_datasets(*, user: AbstractBaseUser) -> QuerySet[Dataset]:
     """Active listings for every participant; owners and moderators also see the others.
@@ -62,25 +54,8 @@ def visible_datasets(*, user: AbstractBaseUser) -> QuerySet[Dataset]:
     return qs.filter(Q(status=Dataset.Status.ACTIVE) | Q(institution_id=actor.institution_id))
 
 
-@dataclass
-class CatalogQuery:
-    text: str = ""
-    institution: str = ""
-    category: str = ""
-    sensitivity: str = ""
-    tag: str = ""
-    status: str = ""
-    sort: str = "updated"
-
-    @property
-    def narrowed(self) -> bool:
-        """True if anything but the sort order narrows the visible listings."""
-        return any(
-            (self.text.strip(), self.institution, self.category, self.sensitivity, self.tag)
-        ) or bool(self.status)
-
-
-def _text_filter(qs: QuerySet[Dataset], text: str) -> QuerySet[Dataset]:
+def text_matches(qs: QuerySet[Dataset], text: str) -> QuerySet[Dataset]:
+    """The listings of `qs` whose searchable text holds the words of `text`."""
     text = text.strip()
     if not text:
         return qs
@@ -96,25 +71,15 @@ def _text_filter(qs: QuerySet[Dataset], text: str) -> QuerySet[Dataset]:
     return qs
 
 
-def search(*, user: AbstractBaseUser, query: CatalogQuery) -> QuerySet[Dataset]:
-    qs = _text_filter(visible_datasets(user=user), query.text)
-    if query.institution:
-        qs = qs.filter(institution__slug=query.institution)
-    if query.category:
-        qs = qs.filter(category=query.category)
-    if query.sensitivity:
-        qs = qs.filter(sensitivity=query.sensitivity)
-    if query.tag:
-        qs = qs.filter(tags__name=query.tag)
-    if query.status:
-        qs = qs.filter(status=query.status)
-    order = SORTS.get(query.sort, SORTS["updated"])
+def listings(*, user: AbstractBaseUser) -> QuerySet[Dataset]:
+    """The visible listings as the catalog shows them, for `catalog.filters.DatasetFilter` to
+    narrow and sort."""
     # The search columns are for matching only: a listing with many columns carries kilobytes
     # of them, which no page or API list shows.
     return (
-        qs.select_related("institution", "current_version")
+        visible_datasets(user=user)
+        .select_related("institution", "current_version")
         .defer("search_text", "search_vector")
-        .order_by(order, "-pk")
     )
 
 
@@ -139,7 +104,7 @@ FACET_TAGS = 30
 def facets(*, results: QuerySet[Dataset], narrowed: bool = True) -> FacetCounts:
     """Counts per institution, category, sensitivity and tag over the current results, and
     how many results there are (pages use it instead of a COUNT of their own). `narrowed`
-    False says that `results` are all the listings visible to someone (a CatalogQuery with
+    False says that `results` are all the listings visible to someone (the catalog with
     nothing but a sort), which lets the tags be counted without a join (see _tag_counts).
 
     Counting 100,000 listings takes tens of milliseconds per scan, and most people look at

@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog import selectors, services
-from catalog.forms import MetadataForm, PublishForm, ReasonForm, SearchForm, VersionForm
+from catalog.filters import FACETS, DatasetFilter
+from catalog.forms import MetadataForm, PublishForm, ReasonForm, VersionForm
 from catalog.models import Dataset, DatasetUpload
 from portal.errors import DomainError
 from portal.permissions import Perm, can, require
@@ -24,38 +25,30 @@ def _dataset(request: HttpRequest, pk: int) -> Dataset:
 @login_required
 def catalog(request: HttpRequest) -> HttpResponse:
     require(request.user, Perm.CATALOG_VIEW)
-    form = SearchForm(request.GET or None)
-    text = form.cleaned_data.get("search", "") if form.is_valid() else ""
-    sort = (form.cleaned_data.get("sort") if form.is_valid() else "") or "updated"
-    query = selectors.CatalogQuery(
-        text=text,
-        institution=request.GET.get("institution", ""),
-        category=request.GET.get("category", ""),
-        sensitivity=request.GET.get("sensitivity", ""),
-        tag=request.GET.get("tag", ""),
-        sort=sort,
+    found = DatasetFilter(
+        request.GET, queryset=selectors.listings(user=request.user), request=request
     )
-    results = selectors.search(user=request.user, query=query).prefetch_related("tags")
-    counted = selectors.facets(results=results, narrowed=query.narrowed)
+    # A refused parameter is left out of the list, and the page says which and why.
+    refused = [message for errors in found.errors.values() for message in errors]
+    results = found.qs.prefetch_related("tags")
+    counted = selectors.facets(results=results, narrowed=found.narrowed)
     page = selectors.CountedPaginator(results, 20, count=counted.total).get_page(
         request.GET.get("page")
     )
-    active = {
-        k: v
-        for k, v in request.GET.items()
-        if k in ("institution", "category", "sensitivity", "tag") and v
-    }
+    chosen = found.form.cleaned_data
     return render(
         request,
         "catalog/catalog.html",
         {
-            "form": form,
+            "form": found.form,
+            "refused": refused,
             "page": page,
             "facets": counted.facets,
-            "active": active,
+            "active": {k: request.GET[k] for k in FACETS if chosen.get(k)},
             "query_string": request.GET.urlencode(),
             "may_publish": can(request.user, Perm.DATASET_PUBLISH),
         },
+        status=400 if refused else 200,
     )
 
 
@@ -141,9 +134,17 @@ def upload_status(request: HttpRequest, pk: str) -> HttpResponse:
     return render(request, "catalog/upload.html", {"upload": upload})
 
 
-@login_required
-def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    dataset = _dataset(request, pk)
+def _reason_forms(data: dict | None = None, *, bound: str = "") -> dict[str, ReasonForm]:
+    """The owner's and moderators' reason forms of a listing page; `bound` gets `data`."""
+    return {
+        f"{name}_form": ReasonForm(data if name == bound else None, auto_id=f"{name}-%s")
+        for name in ("withdraw", "suspend", "restore")
+    }
+
+
+def _dataset_page(
+    request: HttpRequest, dataset: Dataset, forms: dict[str, ReasonForm], status: int = 200
+) -> HttpResponse:
     version = dataset.current_version
     preview = selectors.preview_rows(user=request.user, version=version) if version else None
     return render(
@@ -156,10 +157,16 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "preview": preview,
             "may_edit": can(request.user, Perm.DATASET_EDIT, dataset),
             "may_moderate": can(request.user, Perm.DATASET_MODERATE, dataset),
-            "reason_form": ReasonForm(),
+            **forms,
             "ledger": selectors.dataset_ledger(user=request.user, dataset=dataset),
         },
+        status=status,
     )
+
+
+@login_required
+def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _dataset_page(request, _dataset(request, pk), _reason_forms())
 
 
 @login_required
@@ -192,26 +199,31 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "catalog/edit.html", {"form": form, "dataset": dataset}, status=status)
 
 
-def _status_action(action, done: str):
+def _status_action(action, name: str, done: str):  # type: ignore[no-untyped-def]
     @login_required
     @require_POST
     def view(request: HttpRequest, pk: int) -> HttpResponse:
         dataset = _dataset(request, pk)
-        form = ReasonForm(request.POST)
-        if not form.is_valid():
-            messages.error(request, "Say why, in a few words.")
-            return redirect("dataset", pk=dataset.pk)
-        try:
-            action(user=request.user, dataset=dataset, reason=form.cleaned_data["reason"])
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, done)
-        return redirect("dataset", pk=dataset.pk)
+        forms = _reason_forms(request.POST, bound=name)
+        form = forms[f"{name}_form"]
+        if form.is_valid():
+            try:
+                action(user=request.user, dataset=dataset, reason=form.cleaned_data["reason"])
+            except DomainError as exc:
+                if exc.code == "conflict":  # its status changed meanwhile: the page shows it
+                    messages.error(request, exc.message)
+                    return redirect("dataset", pk=dataset.pk)
+                form.add_error("reason" if exc.field == "reason" else None, exc.messages)
+            else:
+                messages.success(request, done)
+                return redirect("dataset", pk=dataset.pk)
+        return _dataset_page(request, dataset, forms, status=400)
 
     return view
 
 
-withdraw = _status_action(services.dataset_withdraw, "Withdrawn: no new requests can be made.")
-suspend = _status_action(services.dataset_suspend, "Suspended.")
-restore = _status_action(services.dataset_restore, "Restored to the catalog.")
+withdraw = _status_action(
+    services.dataset_withdraw, "withdraw", "Withdrawn: no new requests can be made."
+)
+suspend = _status_action(services.dataset_suspend, "suspend", "Suspended.")
+restore = _status_action(services.dataset_restore, "restore", "Restored to the catalog.")

@@ -254,12 +254,8 @@ def share_tables_missing(limit: int = 100) -> list[int]:
     now = timezone.now()
     recent = now - timedelta(seconds=settings.SHARING_SWEEP_SECONDS)
     return list(
-        Grant.objects.filter(
-            revoked_at__isnull=True,
-            expired_at__isnull=True,
-            expires_at__gt=now,
-            created_at__lt=recent,
-        )
+        Grant.objects.active(now=now)
+        .filter(created_at__lt=recent)
         .exclude(share_table__state__in=[ShareTable.State.READY, ShareTable.State.FAILED])
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]

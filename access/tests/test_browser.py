@@ -1,6 +1,7 @@
 """The whole journey in a real browser, three people: omar asks for a restricted dataset, mod
-clears it, sam approves a narrower view with a mask, omar downloads and the file holds just
-that view, sam revokes, and omar's next download is refused with the reason."""
+clears it, sam approves a narrower view with a mask (his first try, with a bad extra condition,
+is refused and keeps what he chose), omar downloads and the file holds just that view, sam
+revokes, and omar's next download is refused with the reason."""
 
 import csv
 import re
@@ -49,6 +50,16 @@ def test_request_clear_approve_download_revoke(new_page, settings):
     sam.locator("#col-flagged_fraud").uncheck()
     sam.locator("#col-currency").uncheck()
     sam.get_by_label("Mask for card_holder").select_option("pseudonymize")
+    sam.get_by_label("Extra row condition").fill("amount >> 3")
+    sam.get_by_role("button", name="Approve").click()
+    # Refused, and the form is as he left it: the withheld columns are not ticked again.
+    expect(sam.locator("#extra_filter_error")).to_contain_text("expected a value for “amount”")
+    expect(sam.locator("#col-flagged_fraud")).not_to_be_checked()
+    expect(sam.locator("#col-currency")).not_to_be_checked()
+    expect(sam.locator("#col-card_holder")).to_be_checked()
+    expect(sam.get_by_label("Mask for card_holder")).to_have_value("pseudonymize")
+    expect(sam.get_by_label("Extra row condition")).to_have_value("amount >> 3")
+    sam.get_by_label("Extra row condition").fill("")
     sam.get_by_role("button", name="Approve").click()
     expect(sam.get_by_test_id("request-state")).to_have_text("Approved")
 

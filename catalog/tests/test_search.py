@@ -163,7 +163,7 @@ def test_plain_catalog_tag_counts_equal_counting_the_results(cast, api, publish,
     )
     services.dataset_suspend(user=cast.mo, dataset=Dataset.objects.get(pk=ids[2]), reason="y")
     user = getattr(getattr(cast, persona), "user", getattr(cast, persona))
-    results = selectors.search(user=user, query=selectors.CatalogQuery())
+    results = selectors.listings(user=user)
     plain = selectors._count_facets(results, narrowed=False)
     counted = selectors._count_facets(results, narrowed=True)
     assert plain == counted
