@@ -8,8 +8,21 @@ from ledger.notes import generate_signer
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# The services CI points the suite at: a child process must see only what its test sets.
+SERVICES = ("DATABASE_URL", "REDIS_URL", "CACHE_URL", "SECRET_KEY", "EMAIL_HOST_PASSWORD")
+
+
+def clean_environment(*, drop_prefixes: tuple[str, ...] = ("DJANGO_",)) -> dict[str, str]:
+    """This process's environment without settings modules and services (each also as
+    NAME_FILE), so a test of settings reads exactly the variables it passes."""
+    services = {*SERVICES, *(f"{name}_FILE" for name in SERVICES)}
+    return {
+        k: v for k, v in os.environ.items() if not k.startswith(drop_prefixes) and k not in services
+    }
+
+
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    full_env = clean_environment()
     full_env.update(env)
     return subprocess.run(  # noqa: S603 - our own manage.py, fixed arguments
         [sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True, text=True

@@ -1,19 +1,18 @@
 """Importing the settings creates nothing; the folders under var/ appear where first used."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from portal.tests.test_deploy_settings import PRODUCTION
+from portal.tests.test_deploy_settings import PRODUCTION, clean_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _python(code: str, **env: str) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "BIZI_"))}
+    full_env = clean_environment(drop_prefixes=("DJANGO_", "BIZI_"))
     full_env.update(env)
     return subprocess.run(  # noqa: S603 - this interpreter, our own code
         [sys.executable, "-c", code], cwd=ROOT, env=full_env, capture_output=True, text=True
