@@ -384,11 +384,17 @@ def test_serve_command_answers_over_http(tmp_path: Path) -> None:
             note.with_signatures(notes.parse_cosignatures(cosig)),
             [WITNESS.verifier()],
         )
+        # The server logs a request after answering it: wait for the line rather than race it.
+        logged = []
+        for line in proc.stderr:
+            logged.append(line)
+            if "/add-checkpoint" in line:
+                break
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=10)
     # One log line per request, naming the origin and the outcome.
-    request_lines = [line for line in err.splitlines() if "/add-checkpoint" in line]
+    request_lines = [line for line in [*logged, *err.splitlines()] if "/add-checkpoint" in line]
     assert len(request_lines) == 1 and " 200 " in request_lines[0], err
     assert ORIGIN in request_lines[0] and "cosigned" in request_lines[0]
 
