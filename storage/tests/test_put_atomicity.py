@@ -81,15 +81,24 @@ def test_a_node_lost_mid_put_is_replaced_by_a_spare(nodes, tmp_path, monkeypatch
     real_put = LocalFolder.put
     lock = threading.Lock()
     seen: dict[str, object] = {"calls": 0, "victim": None}
+    first_stored = threading.Event()
 
     def vanishing(self, key, data):
         with lock:
             seen["calls"] += 1
+            first = seen["victim"] is None
             seen["victim"] = seen["victim"] or str(self.root)  # the node of the first shard
-            if seen["calls"] == 20:
-                victim = str(seen["victim"])
-                os.rename(victim, victim + ".gone")  # its disk goes away mid-put
-        return real_put(self, key, data)
+            vanish = seen["calls"] == 20
+        if vanish:
+            # Its disk goes away mid-put, once the first shard has reached it (on a busy
+            # machine the threads may otherwise still be writing that one).
+            first_stored.wait(timeout=10)
+            victim = str(seen["victim"])
+            os.rename(victim, victim + ".gone")
+        stored = real_put(self, key, data)
+        if first:
+            first_stored.set()
+        return stored
 
     monkeypatch.setattr(LocalFolder, "put", vanishing)
     data = payload(6 * PLAIN)
