@@ -28,6 +28,7 @@ from portal.errors import DomainError
 from portal.permissions import Perm, can, require
 from storage import selectors as storage_selectors
 from storage.table1 import DEFINITIONS, METRICS, PAPER
+from surveys.charts import AMBER, BLUE, GREEN, GREY, LIGHT_GREY, PURPLE, RED
 
 # --- Filters ------------------------------------------------------------------------------
 
@@ -211,7 +212,7 @@ def _access_tables(access: dict[str, Any]) -> list[Table]:
     states = selectors.REQUEST_STATES
     weekly, outcomes = access["weekly"], access["outcomes"]
     weeks = [r["week"].isoformat() for r in weekly]
-    state_colours = [charts.AMBER, charts.PURPLE, charts.GREEN, charts.RED, charts.GREY, "#9aa5b1"]
+    state_colours = [AMBER, PURPLE, GREEN, RED, GREY, LIGHT_GREY]
     decided = outcomes["decided"]
     outcome_rows = [
         [
@@ -272,8 +273,8 @@ def _access_tables(access: dict[str, Any]) -> list[Table]:
             chart=charts.grouped_bars(
                 [t["label"] for t in times],
                 [
-                    ("Median", [t["p50"] or 0 for t in times], charts.BLUE),
-                    ("90th percentile", [t["p90"] or 0 for t in times], charts.AMBER),
+                    ("Median", [t["p50"] or 0 for t in times], BLUE),
+                    ("90th percentile", [t["p90"] or 0 for t in times], AMBER),
                 ],
                 y_title="Hours",
             ),
@@ -294,8 +295,8 @@ def _access_tables(access: dict[str, Any]) -> list[Table]:
             chart=charts.grouped_bars(
                 [q["label"] for q in queues],
                 [
-                    ("Median wait", [q["p50"] or 0 for q in queues], charts.BLUE),
-                    ("Longest", [q["max"] or 0 for q in queues], charts.RED),
+                    ("Median wait", [q["p50"] or 0 for q in queues], BLUE),
+                    ("Longest", [q["max"] or 0 for q in queues], RED),
                 ],
                 y_title="Hours",
             ),
@@ -411,7 +412,7 @@ def _table1_table(run: Any) -> Table | None:
         rows=rows,
         chart=charts.grouped_bars(
             labels,
-            [("Measured", measured, charts.BLUE), ("Paper", paper, charts.GREY)],
+            [("Measured", measured, BLUE), ("Paper", paper, GREY)],
             y_title="Percent",
         ),
         numeric={2, 3},
@@ -444,8 +445,8 @@ def _storage(request: HttpRequest) -> dict[str, Any]:
             chart=charts.grouped_bars(
                 node_names,
                 [
-                    ("Good shards", [n["shards"] - n["bad_shards"] for n in nodes], charts.BLUE),
-                    ("Bad shards", [n["bad_shards"] for n in nodes], charts.RED),
+                    ("Good shards", [n["shards"] - n["bad_shards"] for n in nodes], BLUE),
+                    ("Bad shards", [n["bad_shards"] for n in nodes], RED),
                 ],
                 y_title="Shards",
                 stacked=True,
@@ -470,10 +471,10 @@ def _storage(request: HttpRequest) -> dict[str, Any]:
             chart=charts.grouped_bars(
                 [r["day"].isoformat() for r in figures.repairs],
                 [
-                    ("Found missing", [r["found_missing"] for r in figures.repairs], charts.AMBER),
-                    ("Found corrupt", [r["found_corrupt"] for r in figures.repairs], charts.RED),
-                    ("Repaired", [r["repaired"] for r in figures.repairs], charts.GREEN),
-                    ("Moved", [r["moved"] for r in figures.repairs], charts.PURPLE),
+                    ("Found missing", [r["found_missing"] for r in figures.repairs], AMBER),
+                    ("Found corrupt", [r["found_corrupt"] for r in figures.repairs], RED),
+                    ("Repaired", [r["repaired"] for r in figures.repairs], GREEN),
+                    ("Moved", [r["moved"] for r in figures.repairs], PURPLE),
                 ],
                 y_title="Shards",
             ),
