@@ -90,6 +90,8 @@ def bars_and_line(
     *,
     bar_name: str,
     line_name: str,
+    bar_colour: str = BLUE,
+    line_colour: str = GREEN,
 ) -> dict[str, Any]:
     """Bars on the left axis and a line on the right one (blocks per day, tree size)."""
     x = _labels(labels)
@@ -100,7 +102,7 @@ def bars_and_line(
                 "x": x,
                 "y": list(bar_values),
                 "name": html.escape(bar_name),
-                "marker": {"color": BLUE},
+                "marker": {"color": bar_colour},
             },
             {
                 "type": "scatter",
@@ -109,7 +111,7 @@ def bars_and_line(
                 "y": list(line_values),
                 "name": html.escape(line_name),
                 "yaxis": "y2",
-                "line": {"color": GREEN},
+                "line": {"color": line_colour},
             },
         ],
         "layout": _layout(

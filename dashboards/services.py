@@ -20,7 +20,8 @@ def snapshots_rebuild(*, kinds: list[str] | None = None) -> dict[str, int]:
         started = time.perf_counter()
         # The time the computation started: the figures are at least this fresh.
         computed_at = timezone.now()
-        payload = selectors.SNAPSHOT_PAYLOADS[kind]()
+        _schema, compute = selectors.SNAPSHOT_PAYLOADS[kind]
+        payload = compute()
         took[kind] = round((time.perf_counter() - started) * 1000)
         snapshots.snapshot_write(kind, payload, computed_at=computed_at, took_ms=took[kind])
     snapshots.snapshots_of_other_versions_delete()

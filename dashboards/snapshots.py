@@ -31,11 +31,12 @@ log = logging.getLogger(__name__)
 # The layout of the payloads' dataclasses. Bump it with any change to them (a field added,
 # renamed or retyped, in this app's rows or in the rows other apps' selectors return):
 # rows of the previous version are then recomputed instead of read, and the next rebuild
-# deletes them. test_snapshots.py holds the fingerprint of each payload's layout and fails
-# until the version is bumped with it.
+# deletes them. tests/test_snapshot_schema.py pins the fingerprint of each payload's layout
+# and fails until the version is bumped with it.
 #   1: before the version had a column of its own (it was in the key, "v1:all").
 #   2: the same layout as the key's "v2:all", now in the column.
-SCHEMA_VERSION = 2
+#   3: typed rows (issue 15); a week's requests keep their counts per state in a mapping.
+SCHEMA_VERSION = 3
 # The filter a snapshot is of: the unfiltered view is the only one the worker computes.
 DEFAULT_KEY = "all"
 
