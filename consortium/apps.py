@@ -11,6 +11,7 @@ class ConsortiumConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import post_save, pre_save
 
+        # The receivers read the token model, loaded only once apps are ready.
         from consortium import signals
 
         # A password change, reset or deactivation revokes the account's API tokens.

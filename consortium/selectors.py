@@ -1,5 +1,6 @@
 """Reads of the consortium, always scoped to the person asking."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -124,3 +125,29 @@ def home_valid_until(*, user: AbstractBaseUser) -> datetime | None:
     """
     moments = home.provided_moments(user)
     return min((m for m in moments if m is not None), default=None)
+
+
+# --- Figures for the dashboards (issue 15) -------------------------------------------------
+
+
+def institution_names() -> dict[int, str]:
+    """Every member institution's name by id: one query of a few dozen rows, which grouped
+    figures join in Python instead of joining every grouped row to its institution."""
+    return dict(Institution.objects.values_list("id", "name"))
+
+
+@dataclass(frozen=True)
+class InstitutionChoice:
+    """An institution as a filter offers it: chosen by its slug, shown by its name."""
+
+    pk: int
+    slug: str
+    name: str
+
+
+def institution_choices() -> list[InstitutionChoice]:
+    """Every institution, by name: one query."""
+    return [
+        InstitutionChoice(pk, slug, name)
+        for pk, slug, name in Institution.objects.order_by("name").values_list("pk", "slug", "name")
+    ]

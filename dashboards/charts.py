@@ -4,7 +4,7 @@ Written as plain dicts in plotly's schema rather than built with `plotly.graph_o
 surveys/charts.py does for a snapshot the worker builds once): building and validating one
 figure with plotly costs some 30 ms, and these pages draw several figures per request, live.
 The browser draws them with the plotly.js served from the installed plotly package
-(`surveys/staticfiles.py`), so nothing comes from a CDN.
+(`surveys/staticfiles.py`), so nothing comes from a CDN, in the colours of `surveys/charts.py`.
 """
 
 from __future__ import annotations
@@ -13,12 +13,7 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
-BLUE = "#0b5cab"
-GREEN = "#1d7a45"
-AMBER = "#c77c02"
-RED = "#b3261e"
-GREY = "#5a6b7b"
-PURPLE = "#8a4fb5"
+from surveys.charts import BLUE, GREEN, GRID  # the portal's one chart palette
 
 
 def _labels(labels: Sequence[Any]) -> list[str]:
@@ -32,7 +27,7 @@ def _layout(y_title: str, **extra: Any) -> dict[str, Any]:
         "template": {"layout": {"paper_bgcolor": "white", "plot_bgcolor": "white"}},
         "margin": {"l": 60, "r": 20, "t": 40, "b": 60},
         "height": 320,
-        "yaxis": {"title": {"text": y_title}, "rangemode": "tozero", "gridcolor": "#e5e8ec"},
+        "yaxis": {"title": {"text": y_title}, "rangemode": "tozero", "gridcolor": GRID},
         # Days, weeks, nodes and kinds are all labels: as dates plotly would draw hours
         # between two days.
         "xaxis": {"automargin": True, "type": "category"},
@@ -95,6 +90,8 @@ def bars_and_line(
     *,
     bar_name: str,
     line_name: str,
+    bar_colour: str = BLUE,
+    line_colour: str = GREEN,
 ) -> dict[str, Any]:
     """Bars on the left axis and a line on the right one (blocks per day, tree size)."""
     x = _labels(labels)
@@ -105,7 +102,7 @@ def bars_and_line(
                 "x": x,
                 "y": list(bar_values),
                 "name": html.escape(bar_name),
-                "marker": {"color": BLUE},
+                "marker": {"color": bar_colour},
             },
             {
                 "type": "scatter",
@@ -114,7 +111,7 @@ def bars_and_line(
                 "y": list(line_values),
                 "name": html.escape(line_name),
                 "yaxis": "y2",
-                "line": {"color": GREEN},
+                "line": {"color": line_colour},
             },
         ],
         "layout": _layout(

@@ -6,11 +6,12 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import TruncDate
 
 from ledger import merkle, tiles
 from ledger.commitments import commitment, opens
@@ -350,3 +351,170 @@ def institutions_registering_witnesses(*, may_register: Callable[[Any], bool]) -
     institution: Any = Witness._meta.get_field("institution").related_model
     allowed = [i.pk for i in institution.objects.all() if may_register(i)]
     return institution.objects.filter(pk__in=allowed).order_by("name")
+
+
+# --- Figures for the ledger dashboard (issue 15) -------------------------------------------
+#
+# The dashboards read the ledger only through these: typed rows, one query each. `since` and
+# `until` are the half-open range [since, until) of a dashboard's dates (either side open
+# when None).
+
+
+def _between(field: str, since: datetime | None, until: datetime | None) -> Q:
+    q = Q()
+    if since is not None:
+        q &= Q(**{f"{field}__gte": since})
+    if until is not None:
+        q &= Q(**{f"{field}__lt": until})
+    return q
+
+
+@dataclass(frozen=True)
+class LogTip:
+    """The log's size and its last leaf's hash (b"" while it is empty)."""
+
+    size: int
+    last_leaf: bytes
+
+
+def log_tip() -> LogTip:
+    """One query: the last entry's index and leaf hash."""
+    last = Entry.objects.order_by("-index").values_list("index", "leaf_hash").first()
+    return LogTip(0, b"") if last is None else LogTip(last[0] + 1, bytes(last[1]))
+
+
+def leaf_hash_at(index: int) -> bytes | None:
+    """The leaf hash of entry `index`, or None when the log has no such entry; one query."""
+    leaf = Entry.objects.filter(index=index).values_list("leaf_hash", flat=True).first()
+    return None if leaf is None else bytes(leaf)
+
+
+@dataclass(frozen=True)
+class EntriesOfDayAndKind:
+    day: date  # appended, UTC
+    kind: str
+    entries: int
+
+
+def entries_per_day_and_kind(*, start: int, end: int) -> list[EntriesOfDayAndKind]:
+    """Entries [start, end) counted per (day appended, kind), in no order: one GROUP BY over
+    a primary-key range, so a caller that keeps the counts reads only the new tail."""
+    rows = (
+        Entry.objects.filter(index__gte=start, index__lt=end)
+        .annotate(day=TruncDate("appended_at"))
+        .values("day", "kind")
+        .annotate(n=Count("index"))
+        .order_by()
+    )
+    return [EntriesOfDayAndKind(r["day"], r["kind"], r["n"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class BlocksOfDay:
+    day: date  # sealed, UTC
+    blocks: int
+    tree_size: int  # at the day's last block
+
+
+def blocks_per_day(*, since: datetime | None, until: datetime | None) -> list[BlocksOfDay]:
+    """Blocks sealed per day in the range and the tree size at the day's end, oldest first:
+    one query."""
+    rows = (
+        Block.objects.filter(_between("sealed_at", since, until))
+        .annotate(day=TruncDate("sealed_at"))
+        .values("day")
+        .annotate(blocks=Count("height"), tree_size=Max("tree_size"))
+        .order_by("day")
+    )
+    return [BlocksOfDay(r["day"], r["blocks"], r["tree_size"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class SealedBlock:
+    """A block as the dashboard shows it: where the tree stood and the checkpoint signed."""
+
+    height: int
+    tree_size: int
+    sealed_at: datetime
+    checkpoint: str
+
+
+def latest_sealed_block() -> SealedBlock | None:
+    block = latest_block()
+    if block is None:
+        return None
+    return SealedBlock(block.height, block.tree_size, block.sealed_at, block.checkpoint)
+
+
+@dataclass(frozen=True)
+class WitnessCosigning:
+    """A witness, whether it cosigned a given block, and its record."""
+
+    name: str
+    institution: str
+    active: bool
+    cosigned_latest: bool
+    cosigned_at: datetime | None
+    cosignatures: int
+    last_cosigned_size: int
+    last_status: str
+    status_label: str
+    last_reason: str
+
+
+def witnesses_cosigning(*, block_height: int | None) -> list[WitnessCosigning]:
+    """Every witness with its cosignature of block `block_height` (none when None) and how
+    many it gave in all, by institution and name: one query."""
+    # No block yet: a height no block has (heights start at 0), so no cosignature matches.
+    height = -1 if block_height is None else block_height
+    of_block = Cosignature.objects.filter(witness=OuterRef("pk"), block_id=height)
+    rows = (
+        Witness.objects.annotate(
+            cosigned_at=Subquery(of_block.values("received_at")[:1]),
+            cosignature_count=Count("cosignatures"),
+        )
+        .select_related("institution")
+        .order_by("institution__name", "name")
+    )
+    sealed = block_height is not None
+    return [
+        WitnessCosigning(
+            name=w.name,
+            institution=w.institution.name,
+            active=w.active,
+            cosigned_latest=w.cosigned_at is not None if sealed else False,
+            cosigned_at=w.cosigned_at if sealed else None,
+            cosignatures=w.cosignature_count,
+            last_cosigned_size=w.last_cosigned_size,
+            last_status=w.last_status,
+            status_label=w.get_last_status_display() if w.last_status else "",
+            last_reason=w.last_reason,
+        )
+        for w in rows
+    ]
+
+
+@dataclass(frozen=True)
+class VerificationOutcome:
+    """What the last `ledger_verify` found."""
+
+    ok: bool
+    finished_at: datetime
+    entries_checked: int
+    blocks_checked: int
+    first_problem: str
+    triggered_by: str
+
+
+def latest_verification_outcome() -> VerificationOutcome | None:
+    run = latest_verification()
+    if run is None:
+        return None
+    return VerificationOutcome(
+        ok=run.ok,
+        finished_at=run.finished_at,
+        entries_checked=run.entries_checked,
+        blocks_checked=run.blocks_checked,
+        first_problem=run.first_problem,
+        triggered_by=run.triggered_by,
+    )

@@ -15,8 +15,24 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-BAR_COLOUR = "#0b5cab"
-PIE_COLOURS = ["#0b5cab", "#1d7a45", "#c77c02", "#8a4fb5", "#b3261e", "#2a8fa3", "#5a6b7b"]
+# The one palette of every chart the portal draws: these survey figures and the dashboards'
+# (dashboards/charts.py imports it from here, beside the plotly.js and CSS both are drawn
+# with, surveys/staticfiles.py and surveys/plotlycss.py), so a colour means the same on
+# every page.
+BLUE = "#0b5cab"
+GREEN = "#1d7a45"
+AMBER = "#c77c02"
+PURPLE = "#8a4fb5"
+RED = "#b3261e"
+TEAL = "#2a8fa3"
+GREY = "#5a6b7b"
+LIGHT_GREY = "#9aa5b1"  # the least of several series (withdrawn requests)
+GRID = "#e5e8ec"  # grid lines, not data
+# Categories in turn (a pie's slices), when no colour means something of its own.
+SEQUENCE = (BLUE, GREEN, AMBER, PURPLE, RED, TEAL, GREY)
+
+BAR_COLOUR = BLUE
+PIE_COLOURS = list(SEQUENCE)
 
 
 def _figure(labels: Sequence[str], counts: Sequence[int], percents: Sequence[int]) -> dict:

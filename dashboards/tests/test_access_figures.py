@@ -33,7 +33,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboards import selectors
-from dashboards.selectors import Period
+from dashboards.selectors import (
+    DatasetDownloads,
+    InstitutionDownloads,
+    Outcomes,
+    Period,
+    RequestsOfWeek,
+    WeekDownloads,
+)
 from dashboards.tests.conftest import access_request, at, dataset, download, grant
 from portal.tests.factories import InstitutionFactory, MembershipFactory
 
@@ -129,22 +136,22 @@ EMPTY_WEEK = {
 
 def test_no_requests_no_figures(cast):
     access = _figures()
-    assert access["weekly"] == [] and access["per_dataset"] == [] and access["per_week"] == []
-    assert access["outcomes"] == {
-        "counts": EMPTY_WEEK,
-        "total": 0,
-        "decided": 0,
-        "approval_rate": None,
-    }
-    assert [(t["decisions"], t["p50"], t["p90"]) for t in access["decision_times"]] == [
+    assert access.weekly == [] and access.per_dataset == [] and access.per_week == []
+    assert access.outcomes == Outcomes(
+        counts=EMPTY_WEEK,
+        total=0,
+        decided=0,
+        approval_rate=None,
+    )
+    assert [(t.decisions, t.p50, t.p90) for t in access.decision_times] == [
         (0, None, None),
         (0, None, None),
     ]
-    assert [(q["waiting"], q["p50"], q["max"]) for q in access["queues"]] == [
+    assert [(q.waiting, q.p50, q.max) for q in access.queues] == [
         (0, None, None),
         (0, None, None),
     ]
-    assert (access["downloads"], access["bytes"]) == (0, 0)
+    assert (access.downloads, access.bytes) == (0, 0)
 
 
 def test_the_empty_page_says_so(cast, client):
@@ -170,28 +177,28 @@ def test_a_single_request_decided_and_downloaded(cast):
     )
     access = _figures()
     # 1 April 2026 is a Wednesday: its week starts on Monday 30 March.
-    assert access["weekly"] == [
-        {"week": date(2026, 3, 30), "total": 1, **EMPTY_WEEK, "approved": 1}
+    assert access.weekly == [
+        RequestsOfWeek(week=date(2026, 3, 30), total=1, counts={**EMPTY_WEEK, "approved": 1})
     ]
-    assert access["outcomes"]["approval_rate"] == 100.0
-    decision = access["decision_times"][1]
-    assert (decision["decisions"], decision["p50"], decision["p90"]) == (1, 3.0, 3.0)
-    assert access["decision_times"][0]["decisions"] == 0
-    assert access["per_dataset"] == [
-        {
-            "dataset": ds.pk,
-            "title": ds.title,
-            "owner": "Acme Bank",
-            "downloads": 1,
-            "rows": 4,
-            "bytes": 321,
-        }
+    assert access.outcomes.approval_rate == 100.0
+    decision = access.decision_times[1]
+    assert (decision.decisions, decision.p50, decision.p90) == (1, 3.0, 3.0)
+    assert access.decision_times[0].decisions == 0
+    assert access.per_dataset == [
+        DatasetDownloads(
+            dataset=ds.pk,
+            title=ds.title,
+            owner="Acme Bank",
+            downloads=1,
+            rows=4,
+            bytes=321,
+        )
     ]
-    assert access["per_institution"] == [
-        {"institution": "Beta Insurance", "downloads": 1, "rows": 4, "bytes": 321}
+    assert access.per_institution == [
+        InstitutionDownloads(institution="Beta Insurance", downloads=1, rows=4, bytes=321)
     ]
-    assert access["per_week"] == [
-        {"week": date(2026, 3, 30), "downloads": 1, "rows": 4, "bytes": 321}
+    assert access.per_week == [
+        WeekDownloads(week=date(2026, 3, 30), downloads=1, rows=4, bytes=321)
     ]
 
 
@@ -226,31 +233,26 @@ def test_a_download_names_its_listing_and_grantee_and_the_migration_backfills_th
 
 def test_requests_per_week_and_outcomes_by_hand(history):
     access = _figures()
-    now_week = {
-        "week": monday(history.now - 50 * H),
-        "total": 3,
-        **EMPTY_WEEK,
-        "pending_moderation": 1,
-        "pending_decision": 2,
-    }
+    now_week = RequestsOfWeek(
+        week=monday(history.now - 50 * H),
+        total=3,
+        counts={**EMPTY_WEEK, "pending_moderation": 1, "pending_decision": 2},
+    )
     expected = [
-        {"week": date(2026, 3, 2), "total": 3, **EMPTY_WEEK, "approved": 3},
-        {
-            "week": date(2026, 3, 9),
-            "total": 3,
-            **EMPTY_WEEK,
-            "denied": 1,
-            "rejected": 1,
-            "withdrawn": 1,
-        },
+        RequestsOfWeek(week=date(2026, 3, 2), total=3, counts={**EMPTY_WEEK, "approved": 3}),
+        RequestsOfWeek(
+            week=date(2026, 3, 9),
+            total=3,
+            counts={**EMPTY_WEEK, "denied": 1, "rejected": 1, "withdrawn": 1},
+        ),
     ]
     if monday(history.now - 50 * H) == monday(history.now - 5 * H):
         expected.append(now_week)
-        assert access["weekly"] == expected
+        assert access.weekly == expected
     else:  # run early on a Monday or Tuesday: r6 fell in the week before
-        assert access["weekly"][:2] == expected and sum(w["total"] for w in access["weekly"]) == 9
-    assert access["outcomes"] == {
-        "counts": {
+        assert access.weekly[:2] == expected and sum(w.total for w in access.weekly) == 9
+    assert access.outcomes == Outcomes(
+        counts={
             "pending_moderation": 1,
             "pending_decision": 2,
             "approved": 3,
@@ -258,20 +260,20 @@ def test_requests_per_week_and_outcomes_by_hand(history):
             "rejected": 1,
             "withdrawn": 1,
         },
-        "total": 9,
-        "decided": 5,
-        "approval_rate": 60.0,  # 3 approved of 5 decided
-    }
+        total=9,
+        decided=5,
+        approval_rate=60.0,  # 3 approved of 5 decided
+    )
 
 
 def test_time_to_decision_by_hand(history):
-    times = {t["stage"]: t for t in _figures()["decision_times"]}
+    times = {t.stage: t for t in _figures().decision_times}
     # Moderation: 1, 2, 6, 30 h. Median halfway between 2 and 6; p90 at position 0.9 x 3 = 2.7,
     # 70 % of the way from 6 to 30.
-    assert (times["moderation"]["decisions"], times["moderation"]["p50"]) == (4, 4.0)
-    assert times["moderation"]["p90"] == 22.8
+    assert (times["moderation"].decisions, times["moderation"].p50) == (4, 4.0)
+    assert times["moderation"].p90 == 22.8
     # Owner: 1, 2, 4, 24 h: median 3, p90 4 + 0.7 x 20 = 18.
-    assert (times["decision"]["decisions"], times["decision"]["p50"], times["decision"]["p90"]) == (
+    assert (times["decision"].decisions, times["decision"].p50, times["decision"].p90) == (
         4,
         3.0,
         18.0,
@@ -279,16 +281,16 @@ def test_time_to_decision_by_hand(history):
 
 
 def test_queue_ages_by_hand(history):
-    queues = {q["queue"]: q for q in _figures()["queues"]}
+    queues = {q.queue: q for q in _figures().queues}
     moderation, decision = queues["moderation_queue"], queues["decision_queue"]
-    assert (moderation["waiting"], moderation["p50"], moderation["p90"], moderation["max"]) == (
+    assert (moderation.waiting, moderation.p50, moderation.p90, moderation.max) == (
         1,
         10.0,
         10.0,
         10.0,
     )
     # r6 has waited 20 h since its clearance (not 50 since the request), r7 5 h.
-    assert (decision["waiting"], decision["p50"], decision["p90"], decision["max"]) == (
+    assert (decision.waiting, decision.p50, decision.p90, decision.max) == (
         2,
         12.5,
         18.5,
@@ -298,36 +300,33 @@ def test_queue_ages_by_hand(history):
 
 def test_downloads_and_bytes_by_hand(history):
     access = _figures()
-    assert [
-        (r["title"], r["owner"], r["downloads"], r["rows"], r["bytes"])
-        for r in access["per_dataset"]
-    ] == [
+    assert [(r.title, r.owner, r.downloads, r.rows, r.bytes) for r in access.per_dataset] == [
         ("loans 2026-01-05", "Acme Bank", 2, 150, 1500),
         ("cards 2026-01-06", "Acme Bank", 1, 10, 4000),
         ("insurance 2026-01-07", "Beta Insurance", 1, 7, 700),
     ]
-    assert access["per_institution"] == [
-        {"institution": "Beta Insurance", "downloads": 3, "rows": 160, "bytes": 5500},
-        {"institution": "Acme Bank", "downloads": 1, "rows": 7, "bytes": 700},
+    assert access.per_institution == [
+        InstitutionDownloads(institution="Beta Insurance", downloads=3, rows=160, bytes=5500),
+        InstitutionDownloads(institution="Acme Bank", downloads=1, rows=7, bytes=700),
     ]
-    assert access["per_week"] == [
-        {"week": date(2026, 3, 2), "downloads": 3, "rows": 117, "bytes": 5700},
-        {"week": date(2026, 3, 9), "downloads": 1, "rows": 50, "bytes": 500},
+    assert access.per_week == [
+        WeekDownloads(week=date(2026, 3, 2), downloads=3, rows=117, bytes=5700),
+        WeekDownloads(week=date(2026, 3, 9), downloads=1, rows=50, bytes=500),
     ]
-    assert (access["downloads"], access["bytes"]) == (4, 6200)  # not the abandoned 999
+    assert (access.downloads, access.bytes) == (4, 6200)  # not the abandoned 999
 
 
 def test_the_date_range_changes_the_figures(history):
     access = _figures(Period(date(2026, 3, 9), date(2026, 3, 15)))
-    assert [w["week"] for w in access["weekly"]] == [date(2026, 3, 9)]
-    assert access["outcomes"]["total"] == 3 and access["outcomes"]["approval_rate"] == 0.0
-    times = {t["stage"]: (t["decisions"], t["p50"]) for t in access["decision_times"]}
+    assert [w.week for w in access.weekly] == [date(2026, 3, 9)]
+    assert access.outcomes.total == 3 and access.outcomes.approval_rate == 0.0
+    times = {t.stage: (t.decisions, t.p50) for t in access.decision_times}
     assert times == {"moderation": (1, 6.0), "decision": (1, 1.0)}  # r4 and r3
-    assert access["per_institution"] == [
-        {"institution": "Beta Insurance", "downloads": 1, "rows": 50, "bytes": 500}
+    assert access.per_institution == [
+        InstitutionDownloads(institution="Beta Insurance", downloads=1, rows=50, bytes=500)
     ]
     # The queues are as now, whatever the range.
-    assert [q["waiting"] for q in access["queues"]] == [1, 2]
+    assert [q.waiting for q in access.queues] == [1, 2]
 
 
 def test_the_institution_filter_means_by_or_for_it(history):
@@ -344,19 +343,19 @@ def test_the_institution_filter_means_by_or_for_it(history):
     )
     download(grant(request, gina), history.dave.user, finished=at("2026-03-03"), rows=1, size=11)
     everything = _figures()
-    assert everything["outcomes"]["total"] == 10 and everything["bytes"] == 6211
+    assert everything.outcomes.total == 10 and everything.bytes == 6211
     acme = _figures(institution=history.acme)  # not Beta's request for Gamma's data
-    assert acme["outcomes"]["total"] == 9 and acme["bytes"] == 6200
+    assert acme.outcomes.total == 9 and acme.bytes == 6200
     only_gamma = _figures(institution=gamma)
-    assert only_gamma["outcomes"]["counts"]["approved"] == 1
-    assert only_gamma["outcomes"]["total"] == 1
-    assert [(t["decisions"], t["p50"]) for t in only_gamma["decision_times"]] == [
+    assert only_gamma.outcomes.counts["approved"] == 1
+    assert only_gamma.outcomes.total == 1
+    assert [(t.decisions, t.p50) for t in only_gamma.decision_times] == [
         (0, None),
         (1, 8.0),
     ]
-    assert [q["waiting"] for q in only_gamma["queues"]] == [0, 0]
-    assert only_gamma["per_institution"] == [
-        {"institution": "Beta Insurance", "downloads": 1, "rows": 1, "bytes": 11}
+    assert [q.waiting for q in only_gamma.queues] == [0, 0]
+    assert only_gamma.per_institution == [
+        InstitutionDownloads(institution="Beta Insurance", downloads=1, rows=1, bytes=11)
     ]
 
 

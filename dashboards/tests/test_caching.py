@@ -40,5 +40,5 @@ def test_storage_progress_is_never_stale(cast, client):
     assert client.get(reverse("dashboard-storage")).context["figures"].table1_active is None
     Table1Run.objects.create(nodes=6, trials=5, seed=1, status="queued")
     figures = client.get(reverse("dashboard-storage")).context["figures"]
-    assert figures.table1_active is not None and figures.totals["objects"] == 1
+    assert figures.table1_active is not None and figures.totals.objects == 1
     assert selectors.CACHE_SECONDS == 60

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from dashboards import selectors
-from dashboards.selectors import Period
+from dashboards.selectors import KindCount, Period
 from dashboards.tests.conftest import block, ledger_entries
 from ledger.models import Cosignature, VerificationRun, Witness
 
@@ -34,10 +34,8 @@ def test_a_single_entry(cast):
     block(0, 1, "2026-02-01")
     figures = selectors.ledger_figures(period=Period())
     assert figures.tree_size == 1 and figures.blocks_total == 1
-    assert figures.kinds == [{"kind": "dataset.published", "entries": 1}]
-    assert [(str(b["day"]), b["blocks"], b["tree_size"]) for b in figures.blocks] == [
-        ("2026-02-01", 1, 1)
-    ]
+    assert figures.kinds == [KindCount(kind="dataset.published", entries=1)]
+    assert [(str(b.day), b.blocks, b.tree_size) for b in figures.blocks] == [("2026-02-01", 1, 1)]
 
 
 @pytest.fixture
@@ -79,16 +77,16 @@ def test_figures_by_hand(log, client):
     figures = selectors.ledger_figures(period=Period())
     assert figures.tree_size == 7 and figures.blocks_total == 3
     assert figures.kinds == [
-        {"kind": "access.requested", "entries": 3},
-        {"kind": "dataset.published", "entries": 3},
-        {"kind": "data.downloaded", "entries": 1},
+        KindCount(kind="access.requested", entries=3),
+        KindCount(kind="dataset.published", entries=3),
+        KindCount(kind="data.downloaded", entries=1),
     ]
-    assert [(str(b["day"]), b["blocks"], b["tree_size"]) for b in figures.blocks] == [
+    assert [(str(b.day), b.blocks, b.tree_size) for b in figures.blocks] == [
         ("2026-02-01", 2, 4),
         ("2026-02-03", 1, 7),
     ]
     assert figures.latest_block.height == 2
-    assert [(w["name"], w["cosigned_latest"], w["cosignatures"]) for w in figures.witnesses] == [
+    assert [(w.name, w.cosigned_latest, w.cosignatures) for w in figures.witnesses] == [
         ("acme-w", True, 2),
         ("beta-w", False, 0),
     ]
@@ -101,10 +99,10 @@ def test_figures_by_hand(log, client):
 def test_the_date_range_changes_the_figures(log, client):
     figures = selectors.ledger_figures(period=Period(date(2026, 2, 2), date(2026, 2, 3)))
     assert figures.kinds == [
-        {"kind": "access.requested", "entries": 2},
-        {"kind": "data.downloaded", "entries": 1},
+        KindCount(kind="access.requested", entries=2),
+        KindCount(kind="data.downloaded", entries=1),
     ]
-    assert [str(b["day"]) for b in figures.blocks] == ["2026-02-03"]
+    assert [str(b.day) for b in figures.blocks] == ["2026-02-03"]
     client.force_login(log.mo)
     response = client.get(reverse("dashboard-ledger"), {"until": "2026-02-01"})
     assert response.context["charts"]["kinds"]["data"][0]["y"] == [3, 1]
@@ -114,7 +112,7 @@ def test_the_per_kind_counts_follow_the_log_as_it_grows(log):
     assert selectors.entries_per_kind(Period())[1] == 7
     ledger_entries([("access.approved", "2026-02-04")])
     kinds, size = selectors.entries_per_kind(Period())
-    assert size == 8 and {"kind": "access.approved", "entries": 1} in kinds
+    assert size == 8 and KindCount(kind="access.approved", entries=1) in kinds
 
 
 def test_cached_counts_of_another_log_are_not_reused(cast, django_assert_max_num_queries):
@@ -126,7 +124,7 @@ def test_cached_counts_of_another_log_are_not_reused(cast, django_assert_max_num
     # As if counted on another database: same size, different last leaf.
     cache.set(selectors._KIND_COUNTS_KEY, {**cached, "last_leaf": b"x" * 32})
     kinds, _ = selectors.entries_per_kind(Period())
-    assert kinds == [{"kind": "dataset.published", "entries": 2}]
+    assert kinds == [KindCount(kind="dataset.published", entries=2)]
 
 
 def test_csv_export_of_the_kinds_matches(log, client):

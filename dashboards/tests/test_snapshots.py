@@ -193,7 +193,7 @@ def test_a_ranged_storage_view_takes_nodes_from_the_snapshot(figures, client):
     assert not any('FROM "storage_shard"' in q["sql"] for q in captured)
     assert any('FROM "storage_storageevent"' in q["sql"] for q in captured)
     figures_ = response.context["figures"]
-    assert [n["bad_shards"] for n in figures_.nodes] == [1, 0, 0]
-    assert [r["repaired"] for r in figures_.repairs] == [1]
+    assert [n.bad_shards for n in figures_.nodes] == [1, 0, 0]
+    assert [r.repaired for r in figures_.repairs] == [1]
     snapshot = DashboardSnapshot.objects.get(kind="storage")
     assert figures_.computed_at == snapshot.computed_at  # the older of the two

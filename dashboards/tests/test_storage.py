@@ -9,6 +9,7 @@ from dashboards import selectors
 from dashboards.selectors import Period
 from dashboards.tests.conftest import node, storage_event, stored_object
 from storage.models import StorageEvent, Table1Run
+from storage.selectors import StoredTotals
 from storage.table1 import PAPER
 
 pytestmark = pytest.mark.django_db
@@ -19,12 +20,12 @@ K = StorageEvent.Kind
 def test_empty_storage(cast, client):
     figures = selectors.storage_figures(period=Period())
     assert figures.nodes == [] and figures.repairs == []
-    assert figures.totals == {
-        "objects": 0,
-        "plaintext_bytes": 0,
-        "stored_bytes": 0,
-        "overhead": None,
-    }
+    assert figures.totals == StoredTotals(
+        objects=0,
+        plaintext_bytes=0,
+        stored_bytes=0,
+        overhead=None,
+    )
     assert figures.last_scrub is None and figures.table1 is None
     client.force_login(cast.meg)
     page = client.get(reverse("dashboard-storage")).content.decode()
@@ -37,20 +38,17 @@ def test_a_single_object_on_three_nodes(cast):
     nodes = [node("n1"), node("n2"), node("n3", status="down")]
     stored_object(nodes, size=1000, stored=1500, bad=1)
     figures = selectors.storage_figures(period=Period())
-    assert [
-        (n["name"], n["status"], n["shards"], n["bad_shards"], n["stored_bytes"])
-        for n in figures.nodes
-    ] == [
+    assert [(n.name, n.status, n.shards, n.bad_shards, n.stored_bytes) for n in figures.nodes] == [
         ("n1", "up", 1, 1, 500),
         ("n2", "up", 1, 0, 500),
         ("n3", "down", 1, 0, 500),
     ]
-    assert figures.totals == {
-        "objects": 1,
-        "plaintext_bytes": 1000,
-        "stored_bytes": 1500,
-        "overhead": 1.5,
-    }
+    assert figures.totals == StoredTotals(
+        objects=1,
+        plaintext_bytes=1000,
+        stored_bytes=1500,
+        overhead=1.5,
+    )
 
 
 @pytest.fixture
@@ -69,15 +67,14 @@ def history(cast):
 def test_repairs_per_day_and_the_last_scrub(history):
     figures = selectors.storage_figures(period=Period())
     assert [
-        (str(r["day"]), r["found_missing"], r["found_corrupt"], r["repaired"], r["moved"])
-        for r in figures.repairs
+        (str(r.day), r.found_missing, r.found_corrupt, r.repaired, r.moved) for r in figures.repairs
     ] == [("2026-04-01", 1, 1, 2, 0), ("2026-04-03", 0, 0, 0, 1)]
     assert figures.last_scrub.detail == "600 shards checked, 2 bad, 2 repaired"
 
 
 def test_the_date_range_narrows_the_repairs(history, client):
     figures = selectors.storage_figures(period=Period(date(2026, 4, 2), None))
-    assert [(str(r["day"]), r["moved"]) for r in figures.repairs] == [("2026-04-03", 1)]
+    assert [(str(r.day), r.moved) for r in figures.repairs] == [("2026-04-03", 1)]
     client.force_login(history.mo)
     response = client.get(reverse("dashboard-storage"), {"until": "2026-04-02"})
     assert response.context["charts"]["repairs"]["data"][2]["y"] == [2]  # repaired on the 1st

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from catalog.models import Dataset
 from dashboards import selectors
-from dashboards.selectors import Period
+from dashboards.selectors import DatasetCount, Period
 from dashboards.tests.conftest import at, dataset
 
 pytestmark = pytest.mark.django_db
@@ -42,34 +42,34 @@ def test_a_single_listing(cast, client):
     dataset(cast.beta, cast.carol.user, day="2026-05-06", category="payments")
     figures = selectors.usage_figures(period=Period(), institution=None)
     assert figures.tables["institution"] == [
-        {"key": "Beta Insurance", "label": "Beta Insurance", "datasets": 1, "active": 1}
+        DatasetCount(key="Beta Insurance", label="Beta Insurance", datasets=1, active=1)
     ]
     assert figures.tables["category"] == [
-        {"key": "payments", "label": "Payments", "datasets": 1, "active": 1}
+        DatasetCount(key="payments", label="Payments", datasets=1, active=1)
     ]
     # 6 May 2026 is a Wednesday: its week starts on Monday 4 May.
-    assert [(str(r["week"]), r["datasets"]) for r in figures.weekly] == [("2026-05-04", 1)]
+    assert [(str(r.week), r.datasets) for r in figures.weekly] == [("2026-05-04", 1)]
 
 
 def test_figures_by_hand(catalog):
     figures = selectors.usage_figures(period=Period(), institution=None)
     assert figures.total == 4
-    assert [(r["label"], r["datasets"], r["active"]) for r in figures.tables["institution"]] == [
+    assert [(r.label, r.datasets, r.active) for r in figures.tables["institution"]] == [
         ("Acme Bank", 3, 2),
         ("Beta Insurance", 1, 1),
     ]
-    assert [(r["key"], r["datasets"]) for r in figures.tables["category"]] == [
+    assert [(r.key, r.datasets) for r in figures.tables["category"]] == [
         ("loans", 2),
         ("cards", 1),
         ("insurance", 1),
     ]
-    assert [(r["key"], r["datasets"]) for r in figures.tables["sensitivity"]] == [
+    assert [(r.key, r.datasets) for r in figures.tables["sensitivity"]] == [
         ("internal", 2),
         ("confidential", 1),
         ("restricted", 1),
     ]
     # Weeks of 2 March (2nd, 4th) and 9 March (10th, 11th).
-    assert [(str(r["week"]), r["datasets"]) for r in figures.weekly] == [
+    assert [(str(r.week), r.datasets) for r in figures.weekly] == [
         ("2026-03-02", 2),
         ("2026-03-09", 2),
     ]
@@ -79,7 +79,7 @@ def test_the_filters_change_the_figures(catalog, client):
     from datetime import date
 
     only_acme = selectors.usage_figures(period=Period(), institution=catalog.acme)
-    assert [(r["key"], r["datasets"]) for r in only_acme.tables["category"]] == [
+    assert [(r.key, r.datasets) for r in only_acme.tables["category"]] == [
         ("loans", 2),
         ("cards", 1),
     ]
@@ -88,7 +88,7 @@ def test_the_filters_change_the_figures(catalog, client):
         period=Period(date(2026, 3, 4), date(2026, 3, 10)), institution=None
     )
     assert week.total == 2
-    assert [(r["key"], r["datasets"]) for r in week.tables["category"]] == [
+    assert [(r.key, r.datasets) for r in week.tables["category"]] == [
         ("cards", 1),
         ("loans", 1),
     ]
@@ -158,7 +158,7 @@ def test_weeks_run_monday_to_sunday_in_utc(cast):
         ds = dataset(cast.acme, cast.alice.user, day=day)
         Dataset.objects.filter(pk=ds.pk).update(created_at=at(day, hour).replace(minute=minute))
     figures = selectors.usage_figures(period=Period(), institution=None)
-    assert [(str(r["week"]), r["datasets"]) for r in figures.weekly] == [
+    assert [(str(r.week), r.datasets) for r in figures.weekly] == [
         ("2026-03-02", 2),
         ("2026-03-09", 1),
     ]
