@@ -497,6 +497,7 @@ def _fill_access(engine: str, institutions: list, owner) -> None:
                         (g * 37) % 100_000 if finished else 0,
                         (g * 7919) % 50_000_000 if finished else 0,
                         "0" * 64 if finished else "",
+                        "safe",  # the CSV mode a download is made in by default
                     )
                 )
     _load(
@@ -561,6 +562,7 @@ def _fill_access(engine: str, institutions: list, owner) -> None:
             "rows",
             "bytes",
             "sha256",
+            "csv_mode",
         ],
         downloads,
     )
