@@ -37,6 +37,7 @@ from dashboards.stats import Seconds, WeekStart, spreads
 from ledger import selectors as ledger_selectors
 from ledger.selectors import BlocksOfDay, SealedBlock, VerificationOutcome, WitnessCosigning
 from portal.permissions import Perm, can
+from portal.queries import in_range
 from sharing import selectors as sharing_selectors
 from storage import selectors as storage_selectors
 from storage.selectors import NodeHealth, RepairsOfDay, Scrub, StoredTotals
@@ -64,13 +65,7 @@ class Period:
         return since, until
 
     def q(self, field_name: str) -> Q:
-        since, until = self.bounds()
-        q = Q()
-        if since is not None:
-            q &= Q(**{f"{field_name}__gte": since})
-        if until is not None:
-            q &= Q(**{f"{field_name}__lt": until})
-        return q
+        return in_range(field_name, *self.bounds())
 
     @property
     def is_all_time(self) -> bool:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 
 from ledger import merkle, tiles
@@ -19,6 +19,7 @@ from ledger.models import Block, Cosignature, Entry, Opening, TreeNode, Verifica
 from ledger.notes import NoteSignature, parse_note
 from ledger.services import read_nodes
 from portal.errors import DomainError
+from portal.queries import in_range
 
 MAX_ENTRIES_PER_PAGE = 1000
 
@@ -360,15 +361,6 @@ def institutions_registering_witnesses(*, may_register: Callable[[Any], bool]) -
 # when None).
 
 
-def _between(field: str, since: datetime | None, until: datetime | None) -> Q:
-    q = Q()
-    if since is not None:
-        q &= Q(**{f"{field}__gte": since})
-    if until is not None:
-        q &= Q(**{f"{field}__lt": until})
-    return q
-
-
 @dataclass(frozen=True)
 class LogTip:
     """The log's size and its last leaf's hash (b"" while it is empty)."""
@@ -420,7 +412,7 @@ def blocks_per_day(*, since: datetime | None, until: datetime | None) -> list[Bl
     """Blocks sealed per day in the range and the tree size at the day's end, oldest first:
     one query."""
     rows = (
-        Block.objects.filter(_between("sealed_at", since, until))
+        Block.objects.filter(in_range("sealed_at", since, until))
         .annotate(day=TruncDate("sealed_at"))
         .values("day")
         .annotate(blocks=Count("height"), tree_size=Max("tree_size"))

@@ -45,7 +45,7 @@ LAZY_NEEDS_A_REASON = (
 CORES = ("ledger", "storage")
 ABOVE_THE_CORES = ("consortium", "catalog", "access", "dashboards", "surveys", "sharing")
 # What the cores may use of the project package: errors, permissions, sending tasks, and the
-# cache's section versions (a ledger append bumps the "ledger" section).
+# cache's section versions (a ledger append bumps the "ledger" section), shared query pieces.
 PORTAL_SHARED = (
     "portal",
     "portal.errors",
@@ -53,6 +53,7 @@ PORTAL_SHARED = (
     "portal.tasking",
     "portal.celery",
     "portal.cache_versions",
+    "portal.queries",
 )
 
 
