@@ -6,7 +6,7 @@ import csv
 import hashlib
 import io
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -401,6 +401,6 @@ def dataset_names(ids: list[int]) -> dict[int, DatasetName]:
     return {r["id"]: DatasetName(r["title"], r["institution__name"]) for r in rows}
 
 
-def dataset_ids_owned_by(institution_id: int) -> QuerySet[Dataset, dict[str, Any]]:
+def dataset_ids_owned_by(institution_id: int) -> QuerySet[Dataset, Mapping[str, Any]]:
     """The ids of an institution's listings, as a subquery for other apps' filters."""
     return Dataset.objects.filter(institution_id=institution_id).values("id")
