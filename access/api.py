@@ -7,6 +7,7 @@ field at fault when the rules refuse what was sent.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
@@ -15,7 +16,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.renderers import JSONRenderer
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,9 +27,11 @@ from access.filters import GrantFilter, RequestFilter
 from access.models import AccessRequest, Download, Grant
 from catalog.api import ReasonSerializer
 from catalog.selectors import dataset_for
+from consortium.models import Institution
 from ledger import selectors as ledger_selectors
 from portal.api.filtering import filtered_or_400
 from portal.api.pagination import PagePagination
+from portal.permissions import AuthenticatedRequest
 
 
 class RequestCreateSerializer(serializers.Serializer):
@@ -61,7 +65,9 @@ class ApproveSerializer(serializers.Serializer):
 class RequestSerializer(serializers.ModelSerializer):
     dataset_title = serializers.CharField(source="dataset.title", read_only=True)
     owner = serializers.CharField(source="dataset.institution.slug", read_only=True)
-    institution = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    institution: serializers.SlugRelatedField[Institution] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
     version = serializers.IntegerField(source="version.number", read_only=True)
     grant = serializers.SerializerMethodField()
@@ -114,7 +120,9 @@ class OpenedEntrySerializer(serializers.Serializer):
     kind = serializers.CharField()
     entry_index = serializers.IntegerField(allow_null=True)
     recorded_at = serializers.DateTimeField()
-    fields = OpenedFieldSerializer(many=True)
+    # The API's key is "fields". DRF's metaclass takes declared fields out of the class, so
+    # this does not shadow Serializer.fields at run time; the stubs cannot know that.
+    fields = OpenedFieldSerializer(many=True)  # type: ignore[assignment]
 
 
 class RequestDetailSerializer(RequestSerializer):
@@ -125,14 +133,18 @@ class RequestDetailSerializer(RequestSerializer):
 
     @extend_schema_field(OpenedEntrySerializer(many=True))
     def get_ledger(self, request: AccessRequest) -> list[dict[str, Any]]:
-        return OpenedEntrySerializer(selectors.request_ledger(request=request), many=True).data
+        ledger = selectors.request_ledger(request=request)
+        # many=True makes a ListSerializer, whose data is a list; the stubs do not model it.
+        return OpenedEntrySerializer(ledger, many=True).data  # type: ignore[return-value]
 
 
 class GrantSerializer(serializers.ModelSerializer):
     dataset = serializers.IntegerField(source="request.dataset_id", read_only=True)
     dataset_title = serializers.CharField(source="request.dataset.title", read_only=True)
     owner = serializers.CharField(source="request.dataset.institution.slug", read_only=True)
-    institution = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    institution: serializers.SlugRelatedField[Institution] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     version = serializers.IntegerField(source="version.number", read_only=True)
     cid = serializers.CharField(source="version.cid", read_only=True)
     state = serializers.ChoiceField(choices=Grant.State.choices, read_only=True)
@@ -185,18 +197,19 @@ class DownloadSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenedEntrySerializer(many=True))
     def get_ledger(self, download: Download) -> list[dict[str, Any]]:
         opened = self.context.get("ledger", {}).get(download.pk, [])
-        return OpenedEntrySerializer(opened, many=True).data
+        # many=True makes a ListSerializer, whose data is a list; the stubs do not model it.
+        return OpenedEntrySerializer(opened, many=True).data  # type: ignore[return-value]
 
 
 class AccessPagination(PagePagination):
     page_size = 25
 
 
-def _request(request: Request, pk: int) -> AccessRequest:
+def _request(request: AuthenticatedRequest, pk: int) -> AccessRequest:
     return selectors.request_or_404(user=request.user, pk=pk)
 
 
-def _grant(request: Request, pk: int) -> Grant:
+def _grant(request: AuthenticatedRequest, pk: int) -> Grant:
     return selectors.grant_or_404(user=request.user, pk=pk)
 
 
@@ -213,15 +226,17 @@ class RequestListView(APIView):
         ],
         responses=RequestSerializer(many=True),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         visible = selectors.requests_visible(user=request.user)
         qs = filtered_or_400(RequestFilter, request, visible).qs
         paginator = AccessPagination()
-        page = paginator.paginate_queryset(qs.order_by("-created_at", "-pk"), request, view=self)
+        page: list[AccessRequest] | None = paginator.paginate_queryset(
+            qs.order_by("-created_at", "-pk"), request, view=self
+        )
         return paginator.get_paginated_response(RequestSerializer(page, many=True).data)
 
     @extend_schema(request=RequestCreateSerializer, responses={201: RequestSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = RequestCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -245,7 +260,7 @@ class RequestListView(APIView):
 
 class RequestDetailView(APIView):
     @extend_schema(responses=RequestDetailSerializer)
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: int) -> Response:
         return Response(RequestDetailSerializer(_request(request, pk)).data)
 
 
@@ -256,7 +271,7 @@ def _request_action(
         __doc__ = doc
 
         @extend_schema(request=serializer, responses=RequestSerializer)
-        def post(self, request: Request, pk: int) -> Response:
+        def post(self, request: AuthenticatedRequest, pk: int) -> Response:
             access_request = _request(request, pk)
             data = serializer(data=request.data)
             data.is_valid(raise_exception=True)
@@ -292,7 +307,7 @@ class RequestApproveView(APIView):
     AND-ed with the requested one, masking columns and shortening the duration."""
 
     @extend_schema(request=ApproveSerializer, responses={201: GrantSerializer})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         access_request = _request(request, pk)
         data = ApproveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -319,17 +334,19 @@ class GrantListView(APIView):
         parameters=[OpenApiParameter("state", str, enum=Grant.State.values)],
         responses=GrantSerializer(many=True),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         visible = selectors.grants_visible(user=request.user)
         qs = filtered_or_400(GrantFilter, request, visible).qs
         paginator = AccessPagination()
-        page = paginator.paginate_queryset(qs.order_by("-created_at", "-pk"), request, view=self)
+        page: list[Grant] | None = paginator.paginate_queryset(
+            qs.order_by("-created_at", "-pk"), request, view=self
+        )
         return paginator.get_paginated_response(GrantSerializer(page, many=True).data)
 
 
 class GrantDetailView(APIView):
     @extend_schema(responses=GrantSerializer)
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: int) -> Response:
         return Response(GrantSerializer(_grant(request, pk)).data)
 
 
@@ -337,7 +354,7 @@ class GrantRevokeView(APIView):
     """A steward of the owner or a moderator revokes a grant now, with why."""
 
     @extend_schema(request=ReasonSerializer, responses=GrantSerializer)
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         grant = _grant(request, pk)
         data = ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -349,7 +366,7 @@ class GrantDownloadsView(APIView):
     """Downloads of a grant, each with the SHA-256 of exactly the bytes delivered."""
 
     @extend_schema(responses=DownloadSerializer(many=True))
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: int) -> Response:
         grant = _grant(request, pk)
         downloads = list(selectors.downloads_of(grant=grant))
         ledger = selectors.downloads_ledger(downloads=downloads)
@@ -374,7 +391,7 @@ class GrantReceiptView(APIView):
     signed, cosigned checkpoint, to keep and check later without the portal."""
 
     @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
-    def get(self, request: Request, pk: int) -> HttpResponse:
+    def get(self, request: AuthenticatedRequest, pk: int) -> HttpResponse:
         grant = _grant(request, pk)
         return _receipt(grant.ledger_event_id, f"bizi-grant-{grant.pk}")
 
@@ -383,7 +400,7 @@ class DownloadReceiptView(APIView):
     """A completed download as a C2SP tlog-proof of its `data.downloaded` entry."""
 
     @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
-    def get(self, request: Request, pk: int, download: int) -> HttpResponse:
+    def get(self, request: AuthenticatedRequest, pk: int, download: int) -> HttpResponse:
         grant = _grant(request, pk)
         found = selectors.downloads_of(grant=grant).filter(pk=download).first()
         if found is None:
@@ -404,11 +421,14 @@ def streaming_response(stream: services.DownloadStream) -> StreamingHttpResponse
 class _DataNegotiation(BaseContentNegotiation):
     """`?format=` here names the data's format (SPEC), not a DRF renderer: errors are JSON."""
 
-    def select_parser(self, request: Any, parsers: list) -> Any:
-        return parsers[0] if parsers else None
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        return next(iter(parsers), None)
 
-    def select_renderer(self, request: Any, renderers: list, format_suffix: Any = None) -> Any:
-        return renderers[0], renderers[0].media_type
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class GrantDataView(APIView):
@@ -433,7 +453,7 @@ class GrantDataView(APIView):
         ],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
-    def get(self, request: Request, pk: int) -> StreamingHttpResponse:
+    def get(self, request: AuthenticatedRequest, pk: int) -> StreamingHttpResponse:
         grant = _grant(request, pk)
         fmt = request.query_params.get("format", "csv")
         csv = request.query_params.get("csv", "")

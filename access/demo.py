@@ -98,6 +98,9 @@ def _steward_of(dataset: Dataset):
     )
 
 
+_MODERATOR_FIRST = "load_demo makes the moderator 'mod' before the requests"
+
+
 def load_demo_access() -> int:
     """Create the scenarios not there yet; returns how many were made."""
     users = {u.username: u for u in get_user_model().objects.select_related("membership")}
@@ -124,6 +127,7 @@ def load_demo_access() -> int:
         if outcome == State.PENDING_MODERATION:
             continue
         if outcome == State.REJECTED:
+            assert moderator is not None, _MODERATOR_FIRST
             services.access_request_reject(
                 user=moderator,
                 request=request,
@@ -131,6 +135,7 @@ def load_demo_access() -> int:
             )
             continue
         if sensitive:
+            assert moderator is not None, _MODERATOR_FIRST
             services.access_request_clear(user=moderator, request=request, reason="Purpose fits.")
         if outcome == State.PENDING_DECISION:
             continue

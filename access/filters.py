@@ -29,8 +29,11 @@ class RequestFilter(django_filters.FilterSet):
     ) -> QuerySet[AccessRequest]:
         if value not in ("1", "true"):
             return queryset
-        # The requests the actor's institution made (not those for its data).
-        return queryset.filter(institution_id=actor_for(self.request.user).institution_id)
+        # The requests the actor's institution made (not those for its data); none without one.
+        institution_id = actor_for(self.request.user).institution_id
+        if institution_id is None:
+            return queryset.none()
+        return queryset.filter(institution_id=institution_id)
 
 
 class GrantFilter(django_filters.FilterSet):

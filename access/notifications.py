@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import QuerySet
@@ -40,7 +40,7 @@ def moderators(*, excluding_institutions: Iterable[int] = ()) -> QuerySet:
     return qs.exclude(membership__institution_id__in=list(excluding_institutions)).distinct()
 
 
-def notify(users: Iterable[AbstractBaseUser], message: str, url: str = "") -> None:
+def notify(users: Iterable[User | None], message: str, url: str = "") -> None:
     """Notify each user once, in the caller's transaction; e-mail them after it commits."""
     people = {u.pk: u for u in users if u is not None}
     Notification.objects.bulk_create(
@@ -70,16 +70,16 @@ def _send(addresses: list[str], message: str, url: str) -> None:
             log.exception("could not e-mail %s", address)
 
 
-def unread_count(user: AbstractBaseUser) -> int:
+def unread_count(user: User) -> int:
     return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).count()
 
 
-def latest(user: AbstractBaseUser, *, limit: int = 100) -> list[Notification]:
+def latest(user: User, *, limit: int = 100) -> list[Notification]:
     """The person's newest notifications, read or not."""
     return list(Notification.objects.filter(user_id=user.pk).order_by("-created_at")[:limit])
 
 
-def mark_read(*, user: AbstractBaseUser) -> int:
+def mark_read(*, user: User) -> int:
     marked = Notification.objects.filter(user_id=user.pk, read_at__isnull=True).update(
         read_at=timezone.now()
     )

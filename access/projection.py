@@ -86,10 +86,11 @@ def _formula_like(values: pa.Array) -> np.ndarray | None:
     """True for the cells of a string array whose first byte starts a formula: read straight
     from its offsets and data buffers with numpy (a few ms per million cells; the regex
     kernel took 18); None if there is no such cell."""
+    offset_type: np.dtype[np.signedinteger[Any]]
     if values.type == pa.string():
-        offset_type = np.int32
+        offset_type = np.dtype(np.int32)
     elif values.type == pa.large_string():
-        offset_type = np.int64
+        offset_type = np.dtype(np.int64)
     else:
         risky = pc.match_substring_regex(values, _FORMULA_START, memory_pool=_POOL)
         risky = pc.fill_null(risky, False)

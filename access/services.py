@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -84,7 +84,7 @@ def _grant_subject(grant: Grant, **extra: Any) -> dict[str, Any]:
 
 def _record(
     kind: str,
-    user: AbstractBaseUser | None,
+    user: User | None,
     request: AccessRequest,
     subject: dict[str, Any],
     **private: str,
@@ -151,7 +151,7 @@ def clean_duration(days: int, *, most: int) -> int:
 
 def access_request_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     dataset: Dataset,
     purpose: str,
     columns: list[str],
@@ -177,6 +177,7 @@ def access_request_create(
         Dataset.Sensitivity.CONFIDENTIAL,
         Dataset.Sensitivity.RESTRICTED,
     )
+    assert actor.institution_id is not None, "ACCESS_REQUEST_CREATE admits members only"
     request = AccessRequest(
         dataset=dataset,
         version=version,
@@ -258,9 +259,7 @@ def _require_not_frozen(request: AccessRequest, doing: str) -> None:
         raise DomainError(f"This request cannot be {doing} now. {reason}", code="conflict")
 
 
-def _moderate(
-    *, user: AbstractBaseUser, request: AccessRequest, reason: str, clear: bool
-) -> AccessRequest:
+def _moderate(*, user: User, request: AccessRequest, reason: str, clear: bool) -> AccessRequest:
     require(user, Perm.ACCESS_REQUEST_MODERATE, request)
     reason = clean_reason(reason) if not clear else (reason or "").strip()[:2000]
     with transaction.atomic():
@@ -297,16 +296,12 @@ def _moderate(
     return request
 
 
-def access_request_clear(
-    *, user: AbstractBaseUser, request: AccessRequest, reason: str = ""
-) -> AccessRequest:
+def access_request_clear(*, user: User, request: AccessRequest, reason: str = "") -> AccessRequest:
     """A moderator lets a sensitive request through to the owner's stewards."""
     return _moderate(user=user, request=request, reason=reason, clear=True)
 
 
-def access_request_reject(
-    *, user: AbstractBaseUser, request: AccessRequest, reason: str
-) -> AccessRequest:
+def access_request_reject(*, user: User, request: AccessRequest, reason: str) -> AccessRequest:
     """A moderator stops a sensitive request, with the reason."""
     return _moderate(user=user, request=request, reason=reason, clear=False)
 
@@ -382,7 +377,7 @@ def check_filter_columns(
 
 
 def access_request_approve(
-    *, user: AbstractBaseUser, request: AccessRequest, approval: Approval | None = None
+    *, user: User, request: AccessRequest, approval: Approval | None = None
 ) -> Grant:
     """A steward of the owner approves, perhaps narrowing: the grant is the request's view
     with fewer columns, the requested filter AND-ed with an extra one, masks, a shorter term."""
@@ -439,9 +434,7 @@ def access_request_approve(
     return grant
 
 
-def access_request_deny(
-    *, user: AbstractBaseUser, request: AccessRequest, reason: str
-) -> AccessRequest:
+def access_request_deny(*, user: User, request: AccessRequest, reason: str) -> AccessRequest:
     """A steward of the owner refuses, with the reason."""
     require(user, Perm.ACCESS_REQUEST_DECIDE, request)
     reason = clean_reason(reason)
@@ -463,7 +456,7 @@ def access_request_deny(
 
 
 def access_request_withdraw(
-    *, user: AbstractBaseUser, request: AccessRequest, reason: str = ""
+    *, user: User, request: AccessRequest, reason: str = ""
 ) -> AccessRequest:
     """The requesting institution takes back a request still waiting."""
     require(user, Perm.ACCESS_REQUEST_WITHDRAW, request)
@@ -499,7 +492,7 @@ def access_request_withdraw(
 # --- grants --------------------------------------------------------------------------------
 
 
-def grant_revoke(*, user: AbstractBaseUser, grant: Grant, reason: str) -> Grant:
+def grant_revoke(*, user: User, grant: Grant, reason: str) -> Grant:
     """A steward of the owner or a moderator ends a grant now, with the reason."""
     require(user, Perm.GRANT_REVOKE, grant)
     reason = clean_reason(reason)
@@ -564,7 +557,7 @@ def grant_key(grant: Grant) -> bytes:
         raise DomainError("This grant's key cannot be read; ask the portal's operators.") from exc
 
 
-def may_request(user: AbstractBaseUser, dataset: Dataset) -> bool:
+def may_request(user: User, dataset: Dataset) -> bool:
     return (
         can(user, Perm.ACCESS_REQUEST_CREATE, dataset) and dataset.status == Dataset.Status.ACTIVE
     )
@@ -605,9 +598,7 @@ def _csv_mode(fmt: str, csv: str) -> str:
     return csv or Download.CsvMode.SAFE
 
 
-def grant_download(
-    *, user: AbstractBaseUser, grant: Grant, fmt: str, csv: str = ""
-) -> DownloadStream:
+def grant_download(*, user: User, grant: Grant, fmt: str, csv: str = "") -> DownloadStream:
     """Start streaming the grant's view as `fmt` (csv, ndjson, parquet).
 
     PermissionDenied (403) for anyone but the grantee's people and, with the reason, for an
@@ -640,8 +631,9 @@ def grant_download(
         digest, size, rows = hashlib.sha256(), 0, 0
         version = grant.version
         # The version's Arrow copy when it has one: the same rows, already parsed.
-        arrow = version.arrow_object_id is not None
-        with object_open(version.arrow_object_id if arrow else version.object_id) as raw:
+        arrow_id = version.arrow_object_id
+        arrow = arrow_id is not None
+        with object_open(arrow_id if arrow_id is not None else version.object_id) as raw:
             pieces = view_pieces(
                 raw, view, fmt, block_size=settings.ACCESS_DOWNLOAD_BLOCK_BYTES, arrow=arrow
             )

@@ -4,6 +4,7 @@ downloads, revocation, notifications. The same services as the API do the work."
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,19 +34,19 @@ from access.notifications import mark_read
 from catalog.models import Dataset
 from catalog.selectors import dataset_for
 from portal.errors import DomainError
-from portal.permissions import Perm, can, require
+from portal.permissions import AuthenticatedHttpRequest, Perm, can, require
 from portal.redirects import safe_next
 
 
-def _request(request: HttpRequest, pk: int) -> AccessRequest:
+def _request(request: AuthenticatedHttpRequest, pk: int) -> AccessRequest:
     return selectors.request_or_404(user=request.user, pk=pk)
 
 
-def _grant(request: HttpRequest, pk: int) -> Grant:
+def _grant(request: AuthenticatedHttpRequest, pk: int) -> Grant:
     return selectors.grant_or_404(user=request.user, pk=pk)
 
 
-def _dataset(request: HttpRequest, pk: int) -> Dataset:
+def _dataset(request: AuthenticatedHttpRequest, pk: int) -> Dataset:
     dataset = dataset_for(user=request.user, pk=pk)
     if dataset is None:
         raise Http404("No such dataset, or not yours to see.")
@@ -54,7 +55,7 @@ def _dataset(request: HttpRequest, pk: int) -> Dataset:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def request_new(request: HttpRequest, pk: int) -> HttpResponse:
+def request_new(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The request form of a listing (also shown on the listing page itself)."""
     dataset = _dataset(request, pk)
     require(request.user, Perm.ACCESS_REQUEST_CREATE, dataset)
@@ -89,7 +90,7 @@ def request_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def filter_check(request: HttpRequest, pk: int) -> JsonResponse:
+def filter_check(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
     """Live validation of a row filter against a listing's schema (the form calls it)."""
     dataset = _dataset(request, pk)
     version = dataset.current_version
@@ -103,7 +104,7 @@ def filter_check(request: HttpRequest, pk: int) -> JsonResponse:
 
 
 @login_required
-def my_requests(request: HttpRequest) -> HttpResponse:
+def my_requests(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(selectors.requests_visible(user=request.user), 25).get_page(
         request.GET.get("page")
     )
@@ -111,7 +112,7 @@ def my_requests(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def moderation_queue(request: HttpRequest) -> HttpResponse:
+def moderation_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     require(request.user, Perm.ACCESS_QUEUE_VIEW)
     queue = list(selectors.moderation_queue(user=request.user)[:200])
     now = timezone.now()
@@ -119,7 +120,7 @@ def moderation_queue(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def decisions(request: HttpRequest) -> HttpResponse:
+def decisions(request: AuthenticatedHttpRequest) -> HttpResponse:
     waiting = list(selectors.awaiting_decision(user=request.user)[:200])
     return render(request, "access/decisions.html", {"waiting": waiting})
 
@@ -142,7 +143,7 @@ def _request_forms(
 
 
 def _request_page(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     access_request: AccessRequest,
     page_forms: dict[str, forms.Form],
     status: int = 200,
@@ -176,7 +177,7 @@ def _request_page(
 
 
 @login_required
-def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def request_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     access_request = _request(request, pk)
     return _request_page(request, access_request, _request_forms(access_request))
 
@@ -194,7 +195,7 @@ def _request_action(
 
     @login_required
     @require_POST
-    def view(request: HttpRequest, pk: int) -> HttpResponse:
+    def view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         access_request = _request(request, pk)
         require(request.user, perm, access_request)
         page_forms = _request_forms(access_request, request.POST, bound=name)
@@ -252,43 +253,59 @@ request_approve = _request_action(
 )
 
 
+@dataclass
+class _GrantRow:
+    """A grant of the list, with what this person may do to it."""
+
+    grant: Grant
+    frozen: str | None
+    may_download: bool
+    may_revoke: bool
+    revoke_form: ReasonForm
+    panels: list[extensions.GrantPanel]
+
+
 def _grants_page(
-    request: HttpRequest, refused: tuple[Grant, ReasonForm] | None = None
+    request: AuthenticatedHttpRequest, refused: tuple[Grant, ReasonForm] | None = None
 ) -> HttpResponse:
     """The grants list; `refused` is a revoke form sent with errors, shown on its row, or
     above the list when the row is on another page."""
     qs = selectors.grants_visible(user=request.user).order_by("-created_at", "-pk")
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    rows = []
     for grant in page:
         active = grant.state == Grant.State.ACTIVE
-        grant.frozen = (  # type: ignore[attr-defined]
-            grant.request.dataset.freeze_reason if active else None
+        may_download = grant.refusal is None and can(request.user, Perm.GRANT_DOWNLOAD, grant)
+        rows.append(
+            _GrantRow(
+                grant=grant,
+                frozen=grant.request.dataset.freeze_reason if active else None,
+                may_download=may_download,
+                may_revoke=active and can(request.user, Perm.GRANT_REVOKE, grant),
+                revoke_form=(
+                    refused[1] if refused and refused[0].pk == grant.pk else revoke_form(grant)
+                ),
+                # Boxes other apps add (Delta Sharing's profile and tokens): access/extensions.py.
+                panels=extensions.grant_panels(user=request.user, grant=grant)
+                if may_download
+                else [],
+            )
         )
-        grant.may_download = grant.refusal is None and can(  # type: ignore[attr-defined]
-            request.user, Perm.GRANT_DOWNLOAD, grant
-        )
-        grant.may_revoke = active and can(  # type: ignore[attr-defined]
-            request.user, Perm.GRANT_REVOKE, grant
-        )
-        grant.revoke_form = (  # type: ignore[attr-defined]
-            refused[1] if refused and refused[0].pk == grant.pk else revoke_form(grant)
-        )
-        if grant.may_download:  # type: ignore[attr-defined]
-            # Boxes other apps add (Delta Sharing's profile and tokens): access/extensions.py.
-            grant.panels = extensions.grant_panels(user=request.user, grant=grant)  # type: ignore[attr-defined]
-    context: dict[str, Any] = {"page": page}
+    context: dict[str, Any] = {"page": page, "rows": rows}
     if refused and all(grant.pk != refused[0].pk for grant in page):
         context["refused_revoke"] = {"grant": refused[0], "form": refused[1]}
     return render(request, "access/grants.html", context, status=400 if refused else 200)
 
 
 @login_required
-def grants(request: HttpRequest) -> HttpResponse:
+def grants(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _grants_page(request)
 
 
 @login_required
-def grant_download(request: HttpRequest, pk: int) -> StreamingHttpResponse | HttpResponse:
+def grant_download(
+    request: AuthenticatedHttpRequest, pk: int
+) -> StreamingHttpResponse | HttpResponse:
     grant = _grant(request, pk)
     try:
         stream = services.grant_download(
@@ -305,7 +322,7 @@ def grant_download(request: HttpRequest, pk: int) -> StreamingHttpResponse | Htt
 
 @login_required
 @require_POST
-def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     grant = _grant(request, pk)
     require(request.user, Perm.GRANT_REVOKE, grant)
     form = revoke_form(grant, request.POST)
@@ -327,7 +344,7 @@ def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         mark_read(user=request.user)
         return redirect("notifications")

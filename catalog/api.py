@@ -8,16 +8,17 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import limits, selectors, services
 from catalog.filters import SORTS, DatasetFilter
 from catalog.models import Dataset, DatasetUpload, DatasetVersion
+from consortium.models import Institution
 from portal.api.filtering import filtered_or_400
 from portal.api.pagination import PagePagination
 from portal.errors import DomainError
+from portal.permissions import AuthenticatedRequest
 
 
 @extend_schema_field({"type": "array", "items": {"type": "string"}})
@@ -81,7 +82,9 @@ class VersionSerializer(serializers.ModelSerializer):
 
 
 class DatasetSerializer(serializers.ModelSerializer):
-    institution = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    institution: serializers.SlugRelatedField[Institution] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     institution_name = serializers.CharField(source="institution.name", read_only=True)
     tags = serializers.SerializerMethodField()
     current_version = VersionSerializer(read_only=True)
@@ -116,11 +119,14 @@ class DatasetDetailSerializer(DatasetSerializer):
         fields = [*DatasetSerializer.Meta.fields, "versions"]
 
     def get_versions(self, dataset: Dataset) -> list[dict]:
-        return VersionSerializer(selectors.versions(dataset), many=True).data
+        # many=True makes a ListSerializer, whose data is a list; the stubs do not model it.
+        return VersionSerializer(selectors.versions(dataset), many=True).data  # type: ignore[return-value]
 
 
 class UploadSerializer(serializers.ModelSerializer):
-    dataset = serializers.PrimaryKeyRelatedField(read_only=True)
+    dataset: serializers.PrimaryKeyRelatedField[Dataset] = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
 
     class Meta:
         model = DatasetUpload
@@ -145,7 +151,11 @@ class CatalogPagination(PagePagination):
     page_size = 25
 
     def __init__(self, *, count: int = 0) -> None:  # the schema generator passes none
-        self.django_paginator_class = functools.partial(selectors.CountedPaginator, count=count)
+        # DRF only calls it, as `django_paginator_class(queryset, page_size)`; the stubs want
+        # a class, where a partial of one is what tells the paginator the count.
+        self.django_paginator_class = functools.partial(  # type: ignore[assignment]
+            selectors.CountedPaginator, count=count
+        )
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         paged = super().get_paginated_response_schema(schema)
@@ -169,12 +179,13 @@ class CatalogPagination(PagePagination):
         return paged
 
 
-def _get(request: Request, pk: int) -> Dataset:
+def _get(request: AuthenticatedRequest, pk: int) -> Dataset:
     return selectors.dataset_or_404(user=request.user, pk=pk)
 
 
-def _upload_response(upload: DatasetUpload, request: Request) -> Response:
+def _upload_response(upload: DatasetUpload, request: AuthenticatedRequest) -> Response:
     if upload.state == DatasetUpload.State.READY:
+        assert upload.dataset_id is not None, "a ready upload has made its listing"
         dataset = selectors.dataset_for(user=request.user, pk=upload.dataset_id)
         return Response(DatasetDetailSerializer(dataset).data, status=status.HTTP_201_CREATED)
     return Response(UploadSerializer(upload).data, status=status.HTTP_202_ACCEPTED)
@@ -205,12 +216,12 @@ class DatasetListView(APIView):
         ],
         responses=DatasetSerializer(many=True),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         found = filtered_or_400(DatasetFilter, request, selectors.listings(user=request.user))
         results = found.qs.prefetch_related("tags")
         counted = selectors.facets(results=results, narrowed=found.narrowed)
         paginator = CatalogPagination(count=counted.total)
-        page = paginator.paginate_queryset(results, request, view=self)
+        page: list[Dataset] | None = paginator.paginate_queryset(results, request, view=self)
         response = paginator.get_paginated_response(DatasetSerializer(page, many=True).data)
         response.data["facets"] = {
             f.name: [{"value": v, "label": label, "count": n} for v, label, n in f.values]
@@ -222,7 +233,7 @@ class DatasetListView(APIView):
         request={"multipart/form-data": PublishSerializer},
         responses={201: DatasetDetailSerializer, 202: UploadSerializer},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = PublishSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         metadata = {k: v for k, v in data.validated_data.items() if k != "file"}
@@ -236,11 +247,11 @@ class DatasetDetailView(APIView):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     @extend_schema(responses=DatasetDetailSerializer)
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: int) -> Response:
         return Response(DatasetDetailSerializer(_get(request, pk)).data)
 
     @extend_schema(request=MetadataSerializer(partial=True), responses=DatasetDetailSerializer)
-    def patch(self, request: Request, pk: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, pk: int) -> Response:
         dataset = _get(request, pk)
         data = MetadataSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -259,7 +270,7 @@ class DatasetVersionsView(APIView):
         request={"multipart/form-data": VersionUploadSerializer},
         responses={201: DatasetDetailSerializer, 202: UploadSerializer},
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         dataset = _get(request, pk)
         data = VersionUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -274,7 +285,7 @@ def _status_view(action: Any, doc: str) -> type[APIView]:
         __doc__ = doc
 
         @extend_schema(request=ReasonSerializer, responses=DatasetDetailSerializer)
-        def post(self, request: Request, pk: int) -> Response:
+        def post(self, request: AuthenticatedRequest, pk: int) -> Response:
             dataset = _get(request, pk)
             data = ReasonSerializer(data=request.data)
             data.is_valid(raise_exception=True)
@@ -296,6 +307,6 @@ class UploadDetailView(APIView):
     """The state of an upload: checking and storing progress, problems, the listing made."""
 
     @extend_schema(responses=UploadSerializer)
-    def get(self, request: Request, pk: str) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: str) -> Response:
         upload = selectors.upload_of(user=request.user, pk=pk)
         return Response(UploadSerializer(upload).data)

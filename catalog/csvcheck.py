@@ -55,6 +55,7 @@ import codecs
 import contextlib
 import csv
 import datetime
+import functools
 import io
 import os
 import threading
@@ -783,7 +784,7 @@ class _Checker:
             if not self.columns and batch.num_rows:
                 if not self._read_header(batch):
                     return
-                self.lines.batch(1, lambda b=batch: _row_breaks(b.slice(0, 1)))
+                self.lines.batch(1, functools.partial(_row_breaks, batch.slice(0, 1)))
                 batch = batch.slice(1)
             self._observe(batch)
             if self.progress is not None:

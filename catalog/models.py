@@ -22,8 +22,8 @@ class SearchDocument(models.Func):
 
     def as_sqlite(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: object
-    ) -> tuple[str, list[object]]:
-        return "NULL", []
+    ) -> tuple[str, tuple[str | int, ...]]:
+        return "NULL", ()
 
 
 class Tag(models.Model):

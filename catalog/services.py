@@ -23,7 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q
@@ -118,7 +118,7 @@ def upload_path(upload: DatasetUpload) -> Path:
 
 def dataset_upload_start(
     *,
-    user: AbstractBaseUser,
+    user: User,
     upload_file: UploadedFile,
     metadata: dict[str, Any] | None = None,
     dataset: Dataset | None = None,
@@ -138,8 +138,10 @@ def dataset_upload_start(
             f"The file is larger than the limit of {settings.CATALOG_MAX_UPLOAD_BYTES:,} bytes.",
             field="file",
         )
+    institution_id = dataset.institution_id if dataset else actor.institution_id
+    assert institution_id is not None, "DATASET_PUBLISH admits members of an institution only"
     upload = DatasetUpload(
-        institution_id=dataset.institution_id if dataset else actor.institution_id,
+        institution_id=institution_id,
         dataset=dataset,
         metadata=metadata or {},
         file_name=(upload_file.name or "upload.csv")[:255],
@@ -463,7 +465,7 @@ def _make_version(upload: DatasetUpload, stored: Any, report: CsvReport) -> Data
         dataset.tags.set([Tag.objects.get_or_create(name=t)[0] for t in tags])
     dataset.current_version = version
     dataset.updated_at = now
-    dataset.search_text = _search_text(dataset, tags, [c["name"] for c in columns])
+    dataset.search_text = _search_text(dataset, tags, [c.name for c in report.columns])
     dataset.save(update_fields=["current_version", "updated_at", "search_text"])
     DatasetUpload.objects.filter(pk=upload.pk).update(
         dataset=dataset, version=version, state=DatasetUpload.State.READY, updated_at=now
@@ -475,7 +477,7 @@ def _make_version(upload: DatasetUpload, stored: Any, report: CsvReport) -> Data
 
 
 def _record(
-    kind: str, user: AbstractBaseUser, dataset: Dataset, subject: dict[str, Any], **private: str
+    kind: str, user: User, dataset: Dataset, subject: dict[str, Any], **private: str
 ) -> None:
     """The listing's ledger event: reasons, long texts and the person as commitments whose
     openings the owner and moderators can read (`ledger.commitments`)."""
@@ -513,7 +515,7 @@ class MetadataChange:
 
 
 @transaction.atomic
-def dataset_update(*, user: AbstractBaseUser, dataset: Dataset, change: MetadataChange) -> Dataset:
+def dataset_update(*, user: User, dataset: Dataset, change: MetadataChange) -> Dataset:
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
     require(user, Perm.DATASET_EDIT, dataset)
     changed = {}
@@ -553,7 +555,7 @@ def dataset_update(*, user: AbstractBaseUser, dataset: Dataset, change: Metadata
 
 def _set_status(
     *,
-    user: AbstractBaseUser,
+    user: User,
     dataset: Dataset,
     status: str,
     reason: str,
@@ -583,7 +585,7 @@ def _set_status(
 
 
 @transaction.atomic
-def dataset_withdraw(*, user: AbstractBaseUser, dataset: Dataset, reason: str) -> Dataset:
+def dataset_withdraw(*, user: User, dataset: Dataset, reason: str) -> Dataset:
     """The owner takes a listing off the catalog: no new requests, and access is frozen (no
     request is cleared or approved, no grant gives data: `Dataset.freeze_reason`)."""
     return _set_status(
@@ -599,7 +601,7 @@ def dataset_withdraw(*, user: AbstractBaseUser, dataset: Dataset, reason: str) -
 
 
 @transaction.atomic
-def dataset_suspend(*, user: AbstractBaseUser, dataset: Dataset, reason: str) -> Dataset:
+def dataset_suspend(*, user: User, dataset: Dataset, reason: str) -> Dataset:
     return _set_status(
         user=user,
         dataset=dataset,
@@ -613,7 +615,7 @@ def dataset_suspend(*, user: AbstractBaseUser, dataset: Dataset, reason: str) ->
 
 
 @transaction.atomic
-def dataset_restore(*, user: AbstractBaseUser, dataset: Dataset, reason: str) -> Dataset:
+def dataset_restore(*, user: User, dataset: Dataset, reason: str) -> Dataset:
     return _set_status(
         user=user,
         dataset=dataset,

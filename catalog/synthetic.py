@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 REGIONS = ["north", "south", "east", "west", "capital"]
@@ -13,7 +14,7 @@ SECTORS = ["retail", "manufacturing", "agriculture", "services", "construction",
 MERCHANTS = ["grocery", "fuel", "travel", "restaurants", "electronics", "pharmacy", "utilities"]
 
 
-def to_csv(header: list[str], rows: list[list[object]]) -> bytes:
+def to_csv(header: list[str], rows: Sequence[Sequence[object]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)

@@ -68,7 +68,8 @@ def upload_refusal(request: Any) -> str | None:
         if not can(user, Perm.DATASET_PUBLISH):
             return "You may not upload datasets: only members of an institution publish."
         return None
-    dataset = Dataset.objects.filter(pk=match.kwargs.get("pk")).first()
+    pk = match.kwargs.get("pk")
+    dataset = Dataset.objects.filter(pk=pk).first() if pk is not None else None
     if dataset is None or not can(user, Perm.DATASET_EDIT, dataset):
         return "You may not upload a new version of this listing: it is not your institution's."
     return None
@@ -82,15 +83,17 @@ class GuardedUploadHandler(FileUploadHandler):
         input_data: Any,
         META: dict,
         content_length: int,
-        boundary: bytes,
+        boundary: bytes | str,  # Django passes bytes; django-stubs declare str
         encoding: str | None = None,
     ) -> None:
         self.refusal: str | None = None
         self.to_upload_url = False
+        request = self.request
+        assert request is not None, "HttpRequest.upload_handlers builds each with its request"
         with contextlib.suppress(Resolver404):
-            self.to_upload_url = resolve(self.request.path_info).url_name in UPLOAD_URLS
+            self.to_upload_url = resolve(request.path_info).url_name in UPLOAD_URLS
         if self.to_upload_url:
-            refusal = upload_refusal(self.request)
+            refusal = upload_refusal(request)
             if refusal:
                 raise UploadForbidden(refusal)
             if content_length > settings.CATALOG_MAX_UPLOAD_BYTES + FORM_ROOM_BYTES:

@@ -3,9 +3,11 @@ moderators may do to it. The same services as the API do the work."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -15,15 +17,15 @@ from catalog.filters import FACETS, DatasetFilter
 from catalog.forms import MetadataForm, PublishForm, ReasonForm, VersionForm
 from catalog.models import Dataset, DatasetUpload
 from portal.errors import DomainError
-from portal.permissions import Perm, can, require
+from portal.permissions import AuthenticatedHttpRequest, Perm, can, require
 
 
-def _dataset(request: HttpRequest, pk: int) -> Dataset:
+def _dataset(request: AuthenticatedHttpRequest, pk: int) -> Dataset:
     return selectors.dataset_or_404(user=request.user, pk=pk)
 
 
 @login_required
-def catalog(request: HttpRequest) -> HttpResponse:
+def catalog(request: AuthenticatedHttpRequest) -> HttpResponse:
     require(request.user, Perm.CATALOG_VIEW)
     found = DatasetFilter(
         request.GET, queryset=selectors.listings(user=request.user), request=request
@@ -56,7 +58,7 @@ def _form_errors(form_errors: dict) -> dict[str, list[str]]:
     return {field: [str(e) for e in errors] for field, errors in form_errors.items()}
 
 
-def _upload_outcome(request: HttpRequest, upload: DatasetUpload) -> HttpResponse:
+def _upload_outcome(request: AuthenticatedHttpRequest, upload: DatasetUpload) -> HttpResponse:
     if upload.state == DatasetUpload.State.READY:
         target = reverse("dataset", args=[upload.dataset_id])
         messages.success(request, "Published: your listing is in the catalog.")
@@ -67,13 +69,13 @@ def _upload_outcome(request: HttpRequest, upload: DatasetUpload) -> HttpResponse
     return redirect(target)
 
 
-def _refuse(request: HttpRequest, form, template: str, context: dict) -> HttpResponse:
+def _refuse(request: AuthenticatedHttpRequest, form, template: str, context: dict) -> HttpResponse:
     if request.headers.get("Accept") == "application/json":
         return JsonResponse({"errors": _form_errors(form.errors)}, status=400)
     return render(request, template, {**context, "form": form}, status=400)
 
 
-def _upload_page(request: HttpRequest, form, template: str, context: dict, **start):
+def _upload_page(request: AuthenticatedHttpRequest, form, template: str, context: dict, **start):
     """Show the form, or start the upload it carries and go where its outcome leads."""
     if request.method == "POST":
         if form.is_valid():
@@ -92,7 +94,7 @@ def _upload_page(request: HttpRequest, form, template: str, context: dict, **sta
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def publish(request: HttpRequest) -> HttpResponse:
+def publish(request: AuthenticatedHttpRequest) -> HttpResponse:
     require(request.user, Perm.DATASET_PUBLISH)
     form = PublishForm(request.POST or None, request.FILES or None)
     metadata = (
@@ -105,7 +107,7 @@ def publish(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def new_version(request: HttpRequest, pk: int) -> HttpResponse:
+def new_version(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     dataset = _dataset(request, pk)
     require(request.user, Perm.DATASET_EDIT, dataset)
     form = VersionForm(request.POST or None, request.FILES or None)
@@ -115,7 +117,7 @@ def new_version(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def upload_status(request: HttpRequest, pk: str) -> HttpResponse:
+def upload_status(request: AuthenticatedHttpRequest, pk: str) -> HttpResponse:
     upload = selectors.upload_of(user=request.user, pk=pk)
     if request.headers.get("Accept") == "application/json":
         return JsonResponse(
@@ -143,7 +145,10 @@ def _reason_forms(data: dict | None = None, *, bound: str = "") -> dict[str, Rea
 
 
 def _dataset_page(
-    request: HttpRequest, dataset: Dataset, forms: dict[str, ReasonForm], status: int = 200
+    request: AuthenticatedHttpRequest,
+    dataset: Dataset,
+    forms: dict[str, ReasonForm],
+    status: int = 200,
 ) -> HttpResponse:
     version = dataset.current_version
     preview = selectors.preview_rows(user=request.user, version=version) if version else None
@@ -165,13 +170,13 @@ def _dataset_page(
 
 
 @login_required
-def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def dataset_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _dataset_page(request, _dataset(request, pk), _reason_forms())
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def edit(request: HttpRequest, pk: int) -> HttpResponse:
+def edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     dataset = _dataset(request, pk)
     require(request.user, Perm.DATASET_EDIT, dataset)
     initial = {
@@ -199,10 +204,12 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "catalog/edit.html", {"form": form, "dataset": dataset}, status=status)
 
 
-def _status_action(action, name: str, done: str):  # type: ignore[no-untyped-def]
+def _status_action(
+    action: Callable[..., Dataset], name: str, done: str
+) -> Callable[[AuthenticatedHttpRequest, int], HttpResponse]:
     @login_required
     @require_POST
-    def view(request: HttpRequest, pk: int) -> HttpResponse:
+    def view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         dataset = _dataset(request, pk)
         forms = _reason_forms(request.POST, bound=name)
         form = forms[f"{name}_form"]

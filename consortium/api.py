@@ -100,7 +100,9 @@ class MeView(APIView):
         return Response(s.MeSerializer(body).data)
 
 
-class InstitutionListView(CachedListMixin, generics.ListCreateAPIView):
+# The ignore below: a cached hit is a plain HttpResponse of the bytes rendered before
+# (portal/cached_pages.py), which DRF accepts, where ListModelMixin.list declares a Response.
+class InstitutionListView(CachedListMixin, generics.ListCreateAPIView):  # type: ignore[misc]
     """Every member institution. Moderators add new ones."""
 
     serializer_class = s.InstitutionSerializer

@@ -1,6 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from portal import cache_versions
 from portal.permissions import actor_for
@@ -18,7 +18,7 @@ class ConsortiumBackend(ModelBackend):
     membership bumps it, so the next request loads the user afresh and signs out or refuses.
     """
 
-    def get_user(self, user_id: int) -> AbstractBaseUser | None:
+    def get_user(self, user_id: int) -> User | None:
         full_key, user = cache_versions.lookup(["consortium"], f"user:{user_id}")
         if not isinstance(user, get_user_model()) or str(user.pk) != str(user_id):
             user = (

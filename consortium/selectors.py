@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -15,14 +15,14 @@ from ledger.selectors import audit_summary
 from portal.permissions import Actor, Perm, actor_for, can, require
 
 
-def api_token_list(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
+def api_token_list(*, user: User) -> QuerySet[ApiToken]:
     """The account's own live tokens (neither revoked nor expired), newest first."""
     return ApiToken.objects.filter(
         user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
     ).order_by("-created_at", "-pk")
 
 
-def own_tokens(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
+def own_tokens(*, user: User) -> QuerySet[ApiToken]:
     """Every token of the account, live or not (revoking one twice is no error)."""
     return ApiToken.objects.filter(user=user)
 
@@ -33,13 +33,13 @@ def institution_of(actor: Actor) -> Institution | None:
     return Institution.objects.filter(pk=actor.institution_id).first()
 
 
-def institution_list(*, user: AbstractBaseUser) -> QuerySet[Institution]:
+def institution_list(*, user: User) -> QuerySet[Institution]:
     if not can(user, Perm.INSTITUTION_VIEW):
         return Institution.objects.none()
     return Institution.objects.annotate(member_count=Count("memberships")).order_by("name")
 
 
-def membership_list(*, user: AbstractBaseUser, institution: Institution) -> QuerySet[Membership]:
+def membership_list(*, user: User, institution: Institution) -> QuerySet[Membership]:
     """The members of `institution`; PermissionDenied unless the user may see them."""
     require(user, Perm.MEMBERSHIP_LIST, institution)
     return (
@@ -49,7 +49,7 @@ def membership_list(*, user: AbstractBaseUser, institution: Institution) -> Quer
     )
 
 
-def membership_visible_qs(*, user: AbstractBaseUser) -> QuerySet[Membership]:
+def membership_visible_qs(*, user: User) -> QuerySet[Membership]:
     """Memberships the user may see at all: their own institution's (every one for moderators)."""
     actor = actor_for(user)
     qs = Membership.objects.select_related("user", "institution")
@@ -60,11 +60,11 @@ def membership_visible_qs(*, user: AbstractBaseUser) -> QuerySet[Membership]:
     return qs.filter(institution_id=actor.institution_id)
 
 
-def home_sections(*, user: AbstractBaseUser) -> list[HomeSection]:
+def home_sections(*, user: User) -> list[HomeSection]:
     """What waits for this person, section by role: the consortium's, then each app's."""
     actor = actor_for(user)
     sections: list[HomeSection] = []
-    if actor.is_member:
+    if actor.institution_id is not None:  # a member
         institution = user.membership.institution  # loaded with user
         members = Membership.objects.filter(institution_id=actor.institution_id).count()
         url = reverse("institution-detail", args=[institution.slug])
@@ -114,7 +114,7 @@ def home_sections(*, user: AbstractBaseUser) -> list[HomeSection]:
     return sections
 
 
-def home_valid_until(*, user: AbstractBaseUser) -> datetime | None:
+def home_valid_until(*, user: User) -> datetime | None:
     """The next moment the home page changes with no write to the database, or None.
 
     The page's section versions (portal/cache_versions.py) cover every change that is a write; a

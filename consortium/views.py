@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -15,7 +15,7 @@ from consortium.forms import ApiTokenForm, LoginForm, MembershipRoleForm
 from portal import cached_pages, ratelimit
 from portal.clientip import client_ip
 from portal.errors import DomainError
-from portal.permissions import Perm, actor_for, can, require
+from portal.permissions import AuthenticatedHttpRequest, Perm, actor_for, can, require
 
 
 class LoginView(auth_views.LoginView):
@@ -55,7 +55,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Everyone lands here after signing in and comes back often; the sections take a query
     # each, so the page is cached per person under the versions of the sections it shows
     # (portal/cached_pages.py); the ledger's figures are on auditors' pages only.
@@ -76,7 +76,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The account's API tokens; POST creates one (with an optional name) and shows it once."""
     form = ApiTokenForm(request.POST or None)
     secret = None
@@ -99,7 +99,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST revokes. Someone else's token is not found."""
     token = get_object_or_404(selectors.api_token_list(user=request.user), pk=pk)
     if request.method == "POST":
@@ -110,14 +110,14 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def institutions(request: HttpRequest) -> HttpResponse:
+def institutions(request: AuthenticatedHttpRequest) -> HttpResponse:
     require(request.user, Perm.INSTITUTION_VIEW)
     rows = selectors.institution_list(user=request.user)
     return render(request, "consortium/institutions.html", {"institutions": rows})
 
 
 @login_required
-def institution_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def institution_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     institution = get_object_or_404(selectors.institution_list(user=request.user), slug=slug)
     members = None
     if can(request.user, Perm.MEMBERSHIP_LIST, institution):
@@ -137,7 +137,7 @@ def institution_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def membership_role(request: HttpRequest, pk: int) -> HttpResponse:
+def membership_role(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = get_object_or_404(selectors.membership_visible_qs(user=request.user), pk=pk)
     require(request.user, Perm.MEMBERSHIP_CHANGE, membership)
     form = MembershipRoleForm(request.POST or None, initial={"role": membership.role})

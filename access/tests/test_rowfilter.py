@@ -138,6 +138,7 @@ def test_compiled_expressions_select_the_right_rows():
 
     def ids(text: str) -> list[int]:
         node = rowfilter.parse(text, SCHEMA)
+        assert node is not None, text
         chosen = table.filter(rowfilter.to_arrow(node, types))["loan_id"].to_pylist()
         # The download evaluates the same functions on the arrays directly: same rows.
         direct = table.filter(rowfilter.row_mask(node, types, table))["loan_id"].to_pylist()

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 
 def _version(response) -> DatasetVersion:
     assert response.status_code == 201, response.content
-    return Dataset.objects.get(pk=response.json()["id"]).current_version
+    version = Dataset.objects.get(pk=response.json()["id"]).current_version
+    assert version is not None
+    return version
 
 
 def _leftovers(settings) -> list[str]:

@@ -10,7 +10,7 @@ CLAIMS = b"claim_id,policy,paid_out\n1,P-1,100.00\n"
 
 
 @pytest.fixture
-def two_listings(cast, publish):  # type: ignore[no-untyped-def]
+def two_listings(cast, publish):
     publish(cast.bob.user)
     publish(cast.dave.user, CLAIMS, title="Motor claims", category="insurance")
 
