@@ -98,7 +98,7 @@ def _cached(key: str, compute: Callable[[], P]) -> tuple[P, datetime]:
     if CACHE_SECONDS > 0:
         hit = cache.get(key)
         if hit is not None:
-            return hit  # type: ignore[no-any-return]
+            return hit
     value = (compute(), timezone.now())
     if CACHE_SECONDS > 0:
         cache.set(key, value, CACHE_SECONDS)

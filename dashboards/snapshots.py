@@ -86,7 +86,7 @@ def _fields(cls: type) -> tuple[tuple[str, Any], ...]:
 def load(tp: type[T], value: Any) -> T:
     """The JSON `encode` made of a `tp`, built back into one; `SchemaMismatch` when it does
     not fit `tp` exactly (a field missing or extra, a value of another type)."""
-    return _load(tp, value, "payload")  # type: ignore[no-any-return]
+    return _load(tp, value, "payload")
 
 
 # The JSON types each scalar may come back as (an int is a float as well, not a bool).

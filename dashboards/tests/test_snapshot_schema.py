@@ -33,7 +33,7 @@ def test_the_schema_version_moves_with_the_payloads_layout():
 
 
 @pytest.fixture
-def figures(cast):  # type: ignore[no-untyped-def]
+def figures(cast):
     dataset(cast.acme, cast.alice.user, day="2026-03-02")
     stored_object([node("n1"), node("n2"), node("n3")], size=100, stored=150, bad=1)
     ledger_entries([("dataset.published", "2026-03-02")])

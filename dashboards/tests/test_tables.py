@@ -16,7 +16,7 @@ def test_each_table_of_a_page_has_its_own_name(page):
 
 def test_a_declared_table_builds_its_cells_chart_and_alignment():
     class Row:
-        def __init__(self, day, n):  # type: ignore[no-untyped-def]
+        def __init__(self, day, n):
             self.day, self.n = day, n
 
     from datetime import date
